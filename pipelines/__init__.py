@@ -1,0 +1,1 @@
+"""Compiled pipelines of kwp and the ``kwp`` command line."""
