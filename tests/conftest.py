@@ -25,18 +25,21 @@ def kfp_local(tmp_path: Path):
     return root
 
 
-def update_golden() -> bool:
-    """Set KWP_UPDATE_GOLDEN=1 to rewrite golden files instead of comparing with them."""
-    return os.environ.get("KWP_UPDATE_GOLDEN") == "1"
+@pytest.fixture
+def golden():
+    """``golden("sql/duckdb/stats.sql", text)`` compares text with tests/golden/<path>.
 
+    Set KWP_UPDATE_GOLDEN=1 to (re)write the files instead; a missing file is a failure otherwise.
+    """
 
-def assert_golden(relative: str, text: str) -> None:
-    """Compare ``text`` with tests/golden/<relative>, or write it when KWP_UPDATE_GOLDEN=1."""
-    path = GOLDEN_DIR / relative
-    if update_golden() or not path.exists():
-        if not update_golden():
+    def check(relative: str, text: str) -> None:
+        path = GOLDEN_DIR / relative
+        if os.environ.get("KWP_UPDATE_GOLDEN") == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            return
+        if not path.exists():
             pytest.fail(f"golden file {path} is missing; run with KWP_UPDATE_GOLDEN=1 to create it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return
-    assert text == path.read_text(), f"output differs from golden file {path}"
+        assert text == path.read_text(), f"output differs from golden file {path}"
+
+    return check
