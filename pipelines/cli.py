@@ -1,0 +1,152 @@
+"""The ``kwp`` command: compile, run locally, submit, write manifests, run Katib experiments locally.
+
+Every sub-command imports its machinery on demand, and every user error is printed as one line naming
+the bad value (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pipelines.registry import PIPELINES
+
+
+class CommandError(Exception):
+    """An error already phrased for the user."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("kwp: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one line for the user; the traceback only on request
+        if args.debug:
+            raise
+        print(f"kwp: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.split("\n")[:3])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kwp",
+        description="Kubeflow warehouse pipelines: warehouse preprocessing, PyTorch training, "
+        "Katib search and ONNX export as KFP pipelines.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("compile", help="compile every pipeline to DIR/<pipeline>.yaml")
+    p.add_argument("--out", default="dist", help="output directory (default: dist)")
+    p.set_defaults(handler=_compile)
+
+    p = sub.add_parser("run", help="run a pipeline on this machine through kfp.local")
+    p.add_argument("pipeline", choices=sorted(PIPELINES))
+    p.add_argument("--local", action="store_true", required=True, help="run locally (the only mode)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="pipeline argument")
+    p.add_argument("--workdir", default=".kwp", help="where the warehouse and run outputs go (default: .kwp)")
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("submit", help="upload a pipeline to a KFP server and start a run")
+    p.add_argument("pipeline", choices=sorted(PIPELINES))
+    p.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
+    p.add_argument("--experiment", default="kwp", help="KFP experiment name (default: kwp)")
+    p.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user installs)")
+    p.add_argument("--run-name", default=None)
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="pipeline argument")
+    p.set_defaults(handler=_submit)
+
+    p = sub.add_parser("manifests", help="write PyTorchJob, TrainJob, Katib and kustomize manifests")
+    p.add_argument("--out", default="manifests", help="output directory (default: manifests)")
+    p.set_defaults(handler=_manifests)
+
+    p = sub.add_parser("katib", help="Katib experiments")
+    katib_sub = p.add_subparsers(title="katib commands", metavar="COMMAND")
+    k = katib_sub.add_parser("run", help="run a Katib Experiment YAML")
+    k.add_argument("experiment", help="path to an Experiment YAML")
+    k.add_argument("--local", action="store_true", required=True, help="run trials as local processes")
+    k.add_argument("--out", default=None, help="results directory")
+    k.add_argument("--max-parallel", type=int, default=None, help="cap on concurrent trials")
+    k.set_defaults(handler=_katib_run)
+
+    p = sub.add_parser("demo", help="the full local demo: seed DuckDB, run pipelines, compile, summarise")
+    p.add_argument("--workdir", default=".kwp/demo", help="where the demo writes (default: .kwp/demo)")
+    p.add_argument("--quick", action="store_true", help="smaller settings, for tests")
+    p.set_defaults(handler=_demo)
+    return parser
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from pipelines.compile import compile_all
+
+    for path in compile_all(args.out):
+        print(path)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.local import run_local
+
+    run_local(args.pipeline, args.param, workdir=args.workdir)
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from pipelines.params import parse_params, pipeline_parameter_types
+    from pipelines.registry import load_pipeline
+    from pipelines.submit import submit
+
+    arguments = parse_params(args.param, pipeline_parameter_types(load_pipeline(args.pipeline)))
+    run = submit(
+        args.pipeline,
+        args.host,
+        arguments,
+        experiment=args.experiment,
+        namespace=args.namespace,
+        run_name=args.run_name,
+    )
+    print(f"started run {run.run_id}: {run.url}")
+    return 0
+
+
+def _manifests(args: argparse.Namespace) -> int:
+    from pipelines.manifests import write_manifests
+
+    for path in write_manifests(args.out):
+        print(path)
+    return 0
+
+
+def _katib_run(args: argparse.Namespace) -> int:
+    from katib.local import main as katib_main
+
+    argv = [args.experiment]
+    if args.out:
+        argv += ["--out", args.out]
+    if args.max_parallel:
+        argv += ["--max-parallel", str(args.max_parallel)]
+    return int(katib_main(argv) or 0)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo
+
+    run_demo(args.workdir, quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
