@@ -1,0 +1,217 @@
+"""The whole training run: checks, data, model, ``fit``, and the model directory.
+
+``train`` is the in-process API (one process, no torchrun) for Hyperband, Katib's local runner and the
+benchmarks; ``run`` is what every torchrun worker executes from the command line. Both go through the
+same steps, so a trial trained in-process and one trained as a PyTorchJob produce the same files:
+
+``model_dir/model_config.json``, ``model_dir/model.pt``, ``model_dir/metrics.json`` and
+``model_dir/tensorboard/`` (unless ``tensorboard_dir`` points elsewhere).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from components.train import distributed, models, storage
+from components.train.checkpoint import Checkpointer, fingerprint
+from components.train.data import TensorSplit, load_splits
+from components.train.distributed import Topology
+from components.train.errors import OutputError, TrainingInputError
+from components.train.loop import fit
+from components.train.options import TrainOptions
+from components.train.reporting import (
+    CompositeReporter,
+    KatibStdoutReporter,
+    Reporter,
+    TensorBoardReporter,
+    summarize,
+    write_metrics,
+)
+
+TENSORBOARD_SUBDIR = "tensorboard"
+
+
+@dataclass
+class _Prepared:
+    train: TensorSplit
+    val: TensorSplit
+    config: dict[str, Any]
+    local_model_dir: Path
+    tensorboard_dir: Path | None
+    checkpointer: Checkpointer | None
+
+
+def _check_outputs(options: TrainOptions, model_dir: str, local_model_dir: Path) -> None:
+    """Rank 0 only: fail before training if the model cannot be written or would replace one."""
+    storage.check_writable(model_dir)
+    target = f"{model_dir.rstrip('/')}/{models.WEIGHTS_FILE}"
+    if storage.exists(target) and not options.overwrite:
+        raise OutputError(f"{target} already exists; pass --overwrite to replace the model in {model_dir}")
+    if local_model_dir != Path(model_dir):
+        local_model_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _prepare(
+    options: TrainOptions, train_path: str, validation_path: str, model_dir: str, topology: Topology
+) -> _Prepared:
+    uri = storage.is_uri(model_dir)
+    local_model_dir = Path(tempfile.mkdtemp(prefix="kwp-model-")) if uri else Path(model_dir)
+    if topology.is_main:
+        _check_outputs(options, model_dir, local_model_dir)
+    train, val, columns, classes = load_splits(
+        train_path,
+        validation_path,
+        stats_path=options.stats,
+        label_column=options.label_column,
+        key_column=options.key_column,
+        feature_columns=options.feature_columns,
+    )
+    config = models.make_config(
+        options.model,
+        options.model_options,
+        classes=classes,
+        feature_columns=columns.feature_columns,
+        label_column=columns.label_column,
+        stats_uri=columns.stats_uri,
+    )
+    tensorboard_dir = None
+    if options.tensorboard:
+        tensorboard_dir = local_model_dir / TENSORBOARD_SUBDIR
+        if options.tensorboard_dir:
+            if storage.is_uri(options.tensorboard_dir):
+                raise OutputError(
+                    f"--tensorboard-dir {options.tensorboard_dir!r} must be local; events under the model "
+                    "directory are uploaded with it when the model directory is a URI"
+                )
+            tensorboard_dir = Path(options.tensorboard_dir)
+        if topology.is_main:
+            storage.check_writable(str(tensorboard_dir))
+    checkpointer = None
+    if options.checkpoint_dir:
+        checkpointer = Checkpointer(
+            options.checkpoint_dir, fingerprint(config, options.to_dict()), is_main=topology.is_main
+        )
+        checkpointer.check_writable()
+    return _Prepared(train, val, config, local_model_dir, tensorboard_dir, checkpointer)
+
+
+def _agree(error: BaseException | None) -> None:
+    """Every rank learns whether any rank's checks failed, so all stop with an error instead of some
+    waiting forever in the first collective."""
+    failed = torch.tensor([1.0 if error else 0.0])
+    distributed.all_reduce_sum(failed)
+    if error is not None:
+        raise error
+    if failed.item() > 0:
+        raise TrainingInputError("another rank failed its input checks; see that rank's error message")
+
+
+def run(
+    options: TrainOptions,
+    train_path: str,
+    validation_path: str,
+    model_dir: str,
+    *,
+    topology: Topology,
+    reporter: Reporter | None = None,
+    katib_stdout: bool = True,
+) -> dict[str, Any]:
+    """One worker's part of a (possibly distributed) run; returns the metrics written to metrics.json."""
+    options.validate()
+    if options.num_threads:
+        torch.set_num_threads(options.num_threads)
+    device = distributed.select_device(options.device, topology)
+    created = distributed.init_process_group(topology, device, needed=options.fsdp)
+    error: BaseException | None = None
+    try:
+        try:
+            prepared = _prepare(options, train_path, validation_path, str(model_dir), topology)
+        except TrainingInputError as exc:
+            error = exc
+        _agree(error)
+        metrics = _train_prepared(options, prepared, str(model_dir), topology, device, reporter, katib_stdout)
+    except BaseException:
+        if created and not topology.distributed:  # a private group; peers of a real one may be gone
+            distributed.abandon_process_group()
+        raise
+    distributed.destroy_process_group(created)
+    return metrics
+
+
+def _train_prepared(
+    options: TrainOptions,
+    prepared: _Prepared,
+    model_dir: str,
+    topology: Topology,
+    device: torch.device,
+    reporter: Reporter | None,
+    katib_stdout: bool,
+) -> dict[str, Any]:
+    torch.manual_seed(options.seed)  # identical initial weights on every rank
+    model = models.build_model(prepared.config)
+    reporters: list[Reporter] = []
+    if topology.is_main:
+        if katib_stdout:
+            reporters.append(KatibStdoutReporter())
+        if prepared.tensorboard_dir is not None:
+            reporters.append(TensorBoardReporter(prepared.tensorboard_dir))
+        if reporter is not None:
+            reporters.append(reporter)
+    composite = CompositeReporter(reporters)
+    try:
+        result = fit(
+            model,
+            prepared.train,
+            prepared.val,
+            options,
+            composite,
+            checkpointer=prepared.checkpointer,
+            device=device,
+        )
+    finally:
+        composite.close()
+    metrics = summarize(
+        result.history,
+        world_size=distributed.world_size(),
+        resumed_from=result.resumed_from,
+        train_seconds=result.train_seconds,
+        device=device.type,
+        precision=options.precision,
+        model_dir=model_dir,
+    )
+    if topology.is_main:
+        models.save_model(result.state_dict, prepared.config, prepared.local_model_dir)
+        write_metrics(metrics, prepared.local_model_dir)
+        if storage.is_uri(model_dir):
+            storage.upload_dir(prepared.local_model_dir, model_dir)
+    return metrics
+
+
+def train(
+    options: TrainOptions,
+    train_path: str,
+    validation_path: str,
+    model_dir: str,
+    *,
+    reporter: Reporter | None = None,
+    katib_stdout: bool = False,
+) -> dict[str, Any]:
+    """Train in this process (world size 1, no torchrun) and write the model directory.
+
+    Returns the metrics dict also written to ``model_dir/metrics.json``: ``final`` and ``best`` epoch
+    records (loss, accuracy, val_loss, val_accuracy, ...), ``epochs``, ``steps`` and ``history``.
+    """
+    return run(
+        options,
+        train_path,
+        validation_path,
+        model_dir,
+        topology=Topology(),
+        reporter=reporter,
+        katib_stdout=katib_stdout,
+    )
