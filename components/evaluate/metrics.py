@@ -47,6 +47,7 @@ def evaluate_predictions(
         raise ValueError(f"{len(y)} labels but {len(probs)} rows of probabilities")
     if len(y) == 0:
         raise ValueError("the test split is empty: nothing to evaluate")
+    probs = probs / probs.sum(axis=1, keepdims=True)  # float32 softmax rows sum to 1 only roughly
     predicted = probs.argmax(axis=1)
     indices = list(range(len(classes)))
     scalars = {

@@ -16,14 +16,14 @@ def learning_curves_html(history: Sequence[Mapping[str, float]], title: str = "L
     """One chart for the losses and one for the accuracies, epoch on the x axis.
 
     ``history`` is the per-epoch list the trainer writes to metrics.json
-    (``{"epoch": 1, "loss": ..., "accuracy": ..., "val-loss": ..., "val-accuracy": ...}``).
+    (``{"epoch": 1, "loss": ..., "accuracy": ..., "val_loss": ..., "val_accuracy": ...}``).
     """
     if not history:
         return _page(title, "<p>No epochs were recorded.</p>")
     epochs = [float(row.get("epoch", i + 1)) for i, row in enumerate(history)]
     charts = [
-        _chart("Loss", epochs, _series(history, ("loss", "val-loss"))),
-        _chart("Accuracy", epochs, _series(history, ("accuracy", "val-accuracy"))),
+        _chart("Loss", epochs, _series(history, ("loss", "val_loss"))),
+        _chart("Accuracy", epochs, _series(history, ("accuracy", "val_accuracy"))),
     ]
     return _page(title, "\n".join(c for c in charts if c))
 

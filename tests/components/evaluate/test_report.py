@@ -5,8 +5,8 @@ from components.evaluate.report import learning_curves_html
 
 def test_learning_curves_draw_one_line_per_metric():
     history = [
-        {"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val-loss": 1.1, "val-accuracy": 0.4},
-        {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val-loss": 0.7, "val-accuracy": 0.7},
+        {"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4},
+        {"epoch": 2, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.7, "val_accuracy": 0.7},
     ]
     page = learning_curves_html(history)
     assert page.count("<polyline") == 4
