@@ -39,11 +39,7 @@ class TrialRecord:
     @property
     def promotable(self) -> bool:
         """Only a trial that succeeded with a real objective value may move up a rung."""
-        return (
-            self.status == "succeeded"
-            and self.objective is not None
-            and not math.isnan(self.objective)
-        )
+        return self.status == "succeeded" and self.objective is not None and not math.isnan(self.objective)
 
 
 @dataclass(frozen=True)

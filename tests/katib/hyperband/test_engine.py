@@ -100,11 +100,13 @@ def test_never_promotes_failed_killed_or_early_stopped_trials(space):
     statuses = dict(zip(best_three, ["failed", "early_stopped", "killed"], strict=True))
     trials = _first_rung(space, _settings(), True, statuses)
     no_value = trials[sorted(set(range(9)) - set(best_three), key=lambda i: trials[i].objective)[0]]
-    trials[trials.index(no_value)] = TrialRecord(no_value.name, no_value.parameters, no_value.labels,
-                                                 "succeeded", None)
+    trials[trials.index(no_value)] = TrialRecord(
+        no_value.name, no_value.parameters, no_value.labels, "succeeded", None
+    )
     promoted = suggest(space, _settings(), trials, 3, minimize=True)
-    eligible = sorted((t for t in trials if t.status == "succeeded" and t.objective is not None),
-                      key=lambda t: t.objective)
+    eligible = sorted(
+        (t for t in trials if t.status == "succeeded" and t.objective is not None), key=lambda t: t.objective
+    )
     assert [a.labels[CONFIG_LABEL] for a in promoted] == [t.labels[CONFIG_LABEL] for t in eligible[:3]]
 
 
@@ -154,8 +156,13 @@ def _simulate(space, settings, parallel, total, fail_rate, seed):
         failed = rng.random() < fail_rate
         lr, epochs = float(done.parameters["lr"]), float(done.parameters["epochs"])
         value = abs(math.log10(lr) + 2) / math.sqrt(epochs)
-        trials[done.name] = TrialRecord(done.name, done.parameters, done.labels,
-                                        "failed" if failed else "succeeded", None if failed else value)
+        trials[done.name] = TrialRecord(
+            done.name,
+            done.parameters,
+            done.labels,
+            "failed" if failed else "succeeded",
+            None if failed else value,
+        )
     return list(trials.values())
 
 
