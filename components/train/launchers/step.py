@@ -1,0 +1,283 @@
+"""The logic behind the KFP ``train`` component, importable and testable without KFP.
+
+``run_train_step`` trains with the chosen backend and returns the model directory's metrics;
+``publish`` turns the result into the component's outputs (metrics, metadata, TensorBoard logs,
+learning curves). Artifacts are duck-typed: anything with ``uri`` and ``path`` (and ``metadata``)
+works, so tests pass simple objects and the component passes KFP artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from components.runtime import TRAINER_IMAGE
+from components.train.launchers.cluster import KubernetesLauncher, current_namespace, echo
+from components.train.launchers.command import RESERVED, entry_point_args
+from components.train.launchers.errors import LauncherConfigError
+from components.train.launchers.local import LocalLauncher
+from components.train.launchers.naming import job_name
+from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
+from components.train.launchers.spec import GangScheduling, JobSpec, Resources
+from components.train.launchers.trainjob import TRAINJOB, build_trainjob
+from components.train.launchers.uris import check_endpoint, fetch_dir, pod_uri, uri_exists
+
+BACKENDS = ("local", "kubernetes")
+JOB_KINDS = {"pytorchjob": (PYTORCHJOB, build_pytorchjob), "trainjob": (TRAINJOB, build_trainjob)}
+MODEL_FILES = ("model.pt", "model_config.json", "metrics.json")
+TENSORBOARD_SUBDIR = "tensorboard"
+
+
+class Located(Protocol):
+    uri: str
+    path: str
+
+
+@dataclass(frozen=True)
+class TrainStepConfig:
+    """The ``train`` component's parameters (KFP types: str, int, float), validated on construction."""
+
+    backend: str = "local"
+    job_kind: str = "pytorchjob"
+    num_nodes: int = 1
+    nproc_per_node: int = 1
+    model_type: str = "mlp"
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    precision: str = "fp32"
+    extra_args: str = "{}"
+    image: str = TRAINER_IMAGE
+    namespace: str = ""
+    cpu: str = "2"
+    memory: str = "8Gi"
+    gpu: int = 0
+    checkpoint_pvc: str = ""
+    service_account: str = ""
+    queue: str = ""
+    priority_class: str = ""
+    secret_env: str = "{}"
+    s3_endpoint: str = ""
+    delete_after: str = "on_success"
+    timeout_s: int = 24 * 3600
+    poll_interval_s: float = 15.0
+    run_id: str = ""
+    task_id: str = ""
+    extra: dict[str, Any] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise LauncherConfigError(f"backend={self.backend!r}; valid: {', '.join(BACKENDS)}")
+        if self.job_kind not in JOB_KINDS:
+            raise LauncherConfigError(f"job_kind={self.job_kind!r}; valid: {', '.join(JOB_KINDS)}")
+        if self.backend == "local" and self.num_nodes != 1:
+            raise LauncherConfigError(
+                f"backend='local' runs one node; num_nodes={self.num_nodes} needs 'kubernetes'"
+            )
+        if self.timeout_s <= 0:
+            raise LauncherConfigError(f"timeout_s={self.timeout_s} must be > 0")
+        object.__setattr__(self, "extra", _json_object("extra_args", self.extra_args))
+
+    def options(self) -> dict[str, Any]:
+        """Entry-point options: the named parameters, then ``extra_args`` (which may not repeat them)."""
+        named = {
+            "model": self.model_type,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "precision": self.precision,
+        }
+        clash = sorted({k.replace("-", "_") for k in self.extra} & (set(named) | RESERVED))
+        if clash:
+            raise LauncherConfigError(f"extra_args sets {clash}, which are parameters of their own")
+        return {**named, **self.extra}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished training run: the local model directory and its metrics.json content."""
+
+    model_dir: str
+    metrics: dict[str, Any]
+    backend: str
+    job_name: str | None = None
+    job_kind: str | None = None
+    reused: bool = False
+
+
+def run_train_step(
+    config: TrainStepConfig,
+    train_data: Located,
+    validation_data: Located,
+    stats: Located | None,
+    model: Located,
+    *,
+    launcher: KubernetesLauncher | None = None,
+    say: Callable[[str], None] = echo,
+) -> TrainResult:
+    """Train with ``config.backend``; the model files end up in ``model.path`` either way."""
+    options = config.options()
+    if config.backend == "local":
+        args = entry_point_args(
+            train_data.path, validation_data.path, model.path, stats and stats.path, options
+        )
+        LocalLauncher(config.nproc_per_node, timeout_s=config.timeout_s, echo=say).run(args)
+        return TrainResult(model.path, read_metrics(model.path), "local")
+    return _run_on_kubernetes(config, train_data, validation_data, stats, model, options, launcher, say)
+
+
+def _run_on_kubernetes(
+    config, train_data, validation_data, stats, model, options, launcher, say
+) -> TrainResult:
+    """The pods read and write artifact URIs; the launcher then copies the model files to model.path."""
+    endpoint = config.s3_endpoint or None
+    model_uri = pod_uri(model.uri, endpoint)
+    kind, build = JOB_KINDS[config.job_kind]
+    name = job_name(config.run_id, f"{config.task_id}|{model.uri}")
+    if all(uri_exists(f"{model_uri.rstrip('/')}/{f}", endpoint) for f in MODEL_FILES):
+        say(f"{model.uri} already holds a trained model from an earlier attempt of this task; reusing it")
+        fetch_dir(model_uri, model.path, endpoint)
+        return TrainResult(
+            model.path, read_metrics(model.path), "kubernetes", name, config.job_kind, reused=True
+        )
+    args = entry_point_args(
+        pod_uri(train_data.uri, endpoint),
+        pod_uri(validation_data.uri, endpoint),
+        model_uri,
+        pod_uri(stats.uri, endpoint) if stats else None,
+        options,
+    )
+    manifest = build(job_spec(config, name, tuple(args)))
+    launcher = launcher or KubernetesLauncher.from_environment(
+        kind,
+        poll_interval_s=config.poll_interval_s,
+        timeout_s=config.timeout_s,
+        delete_after=config.delete_after,
+        echo=say,
+    )
+    launcher.run(manifest)
+    fetch_dir(model_uri, model.path, endpoint)
+    return TrainResult(model.path, read_metrics(model.path), "kubernetes", name, config.job_kind)
+
+
+def job_spec(config: TrainStepConfig, name: str, entry_args: tuple[str, ...]) -> JobSpec:
+    """The JobSpec the component's parameters describe."""
+    gang = None
+    if config.queue or config.priority_class:
+        gang = GangScheduling(queue=config.queue or None, priority_class=config.priority_class or None)
+    secret_env = _json_object("secret_env", config.secret_env)
+    env = {"AWS_ENDPOINT_URL": check_endpoint(config.s3_endpoint)} if config.s3_endpoint else {}
+    return JobSpec(
+        name=name,
+        namespace=config.namespace or current_namespace(),
+        image=config.image,
+        entry_args=entry_args,
+        num_nodes=config.num_nodes,
+        nproc_per_node=config.nproc_per_node,
+        resources=Resources(cpu=config.cpu or None, memory=config.memory or None, gpu=config.gpu),
+        active_deadline_seconds=int(config.timeout_s),
+        gang=gang,
+        checkpoint_pvc=config.checkpoint_pvc or None,
+        env=env,
+        secret_env={str(k): str(v) for k, v in secret_env.items()},
+        service_account=config.service_account or None,
+    )
+
+
+def read_metrics(model_dir: str) -> dict[str, Any]:
+    path = Path(model_dir) / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"training finished but wrote no {path}; the model directory holds "
+            f"{sorted(p.name for p in Path(model_dir).glob('*'))}"
+        )
+    return json.loads(path.read_text())
+
+
+def publish(
+    result: TrainResult,
+    config: TrainStepConfig,
+    *,
+    model: Any,
+    metrics: Any,
+    tensorboard: Any,
+    stats: Located | None = None,
+    sources: Mapping[str, str] | None = None,
+    learning_curves: Any = None,
+) -> None:
+    """Fill the output artifacts: scalar metrics, model metadata, TensorBoard logs, learning curves."""
+    final = result.metrics.get("final") or {}
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if key in final:
+            metrics.log_metric(key, float(final[key]))
+    metrics.log_metric("epochs", float(result.metrics.get("epochs", 0)))
+    model_config = json.loads((Path(result.model_dir) / "model_config.json").read_text())
+    model.metadata.update(model_metadata(result, config, model_config, stats, sources or {}))
+    _copy_tensorboard(result.model_dir, tensorboard)
+    if learning_curves is not None:
+        Path(learning_curves.path).write_text(curves_html(result.metrics.get("history") or []))
+
+
+def model_metadata(
+    result: TrainResult,
+    config: TrainStepConfig,
+    model_config: Mapping[str, Any],
+    stats: Located | None,
+    sources: Mapping[str, str],
+) -> dict[str, Any]:
+    final = result.metrics.get("final") or {}
+    meta = {
+        "framework": "pytorch",
+        "architecture": model_config.get("architecture"),
+        "num_classes": model_config.get("num_classes"),
+        "classes": model_config.get("classes"),
+        "feature_columns": model_config.get("feature_columns"),
+        "label_column": model_config.get("label_column"),
+        "files": list(MODEL_FILES),
+        "statistics_uri": stats.uri if stats else model_config.get("stats_uri"),
+        "backend": result.backend,
+        "num_nodes": config.num_nodes,
+        "nproc_per_node": config.nproc_per_node,
+        "world_size": result.metrics.get("world_size"),
+        "epochs": result.metrics.get("epochs"),
+        "val_accuracy": final.get("val_accuracy"),
+        "val_loss": final.get("val_loss"),
+        **{f"{k}_uri": v for k, v in sources.items()},
+    }
+    if result.job_name:
+        meta.update(job_name=result.job_name, job_kind=result.job_kind, reused_outputs=result.reused)
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def _copy_tensorboard(model_dir: str, tensorboard: Any) -> None:
+    source = Path(model_dir) / TENSORBOARD_SUBDIR
+    target = Path(tensorboard.path)
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+        tensorboard.metadata["event_files"] = sum(1 for p in target.rglob("*tfevents*"))
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        tensorboard.metadata["event_files"] = 0
+    tensorboard.metadata["format"] = "tensorboard"
+
+
+def curves_html(history: list[Mapping[str, Any]]) -> str:
+    """Loss and accuracy per epoch as the evaluate step draws them (its names use dashes)."""
+    from components.evaluate.report import learning_curves_html
+
+    renamed = [{k.replace("_", "-"): v for k, v in row.items()} for row in history]
+    return learning_curves_html(renamed, title="Training curves")
+
+
+def _json_object(name: str, text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise LauncherConfigError(f"{name} is not valid JSON ({exc}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise LauncherConfigError(f"{name} must be a JSON object, got {text!r}")
+    return value

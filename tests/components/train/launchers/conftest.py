@@ -1,0 +1,224 @@
+"""Fixtures of the launcher tests: CRD schema validation and fakes of the Kubernetes API.
+
+No cluster is reachable here, so ``FakeCustomObjectsApi`` and ``FakeCoreV1Api`` stand in for the
+kubernetes client classes of the same names. They keep objects in a dict, raise the same
+``ApiException`` statuses a server would (409 on a duplicate create, 404 for a missing object) and play
+a scripted sequence of job statuses, one per ``get``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+
+CRD_DIR = Path(__file__).resolve().parents[4].parent / "shared" / "crds"
+CRD_FILES = {
+    "PyTorchJob": "kubeflow.org_pytorchjobs.v1.9.0.yaml",
+    "TrainJob": "trainer.kubeflow.org_trainjobs.yaml",
+}
+
+
+def strict(schema: Any) -> Any:
+    """Close every object schema that lists its properties, as the API server's pruning would drop
+    unknown fields silently: a misspelt field must fail here instead."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) for k, v in schema.items()}
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+def _load_schema(kind: str) -> dict[str, Any]:
+    path = CRD_DIR / CRD_FILES[kind]
+    if not path.exists():
+        pytest.fail(f"CRD schema {path} is missing (CI clones shared/ beside the repository)")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    crd = yaml.load(path.read_text(), Loader=loader)
+    (version,) = [v for v in crd["spec"]["versions"] if v.get("storage")]
+    return strict(version["schema"]["openAPIV3Schema"])
+
+
+_SCHEMAS: dict[str, dict[str, Any]] = {}
+
+
+@pytest.fixture(scope="session")
+def crd_errors() -> Callable[[dict[str, Any]], list[str]]:
+    """``crd_errors(manifest)`` -> the schema violations of a manifest against its kind's CRD."""
+
+    def errors(manifest: dict[str, Any]) -> list[str]:
+        kind = manifest.get("kind")
+        if kind not in CRD_FILES:
+            return [f"no CRD for kind {kind!r}"]
+        if kind not in _SCHEMAS:
+            _SCHEMAS[kind] = _load_schema(kind)
+        validator = jsonschema.Draft7Validator(_SCHEMAS[kind])
+        return [
+            f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
+            for e in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+        ]
+
+    return errors
+
+
+class FakeCustomObjectsApi:
+    """In-memory stand-in for ``kubernetes.client.CustomObjectsApi`` (namespaced objects only).
+
+    ``script(name, statuses)`` queues ``status`` dicts: each ``get`` of that object first applies the
+    next one, so a test walks a job through Created -> Running -> Succeeded/Failed. ``fail_gets``
+    queues exceptions to raise on the next gets; ``on_create`` lets a test react to a creation (e.g. run
+    the container's command the way a pod would).
+    """
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self.scripts: dict[str, list[dict[str, Any]]] = {}
+        self.fail_gets: list[Exception] = []
+        self.calls: list[tuple[str, str]] = []
+        self.on_create: Callable[[dict[str, Any]], None] | None = None
+        self.create_error: ApiException | None = None
+
+    def script(self, name: str, statuses: list[dict[str, Any]]) -> None:
+        self.scripts[name] = [copy.deepcopy(s) for s in statuses]
+
+    def add(self, plural: str, body: dict[str, Any]) -> None:
+        meta = body["metadata"]
+        group = body["apiVersion"].split("/")[0]
+        self.objects[(group, meta["namespace"], plural, meta["name"])] = copy.deepcopy(body)
+
+    def create_namespaced_custom_object(self, group, version, namespace, plural, body, **_):
+        name = body["metadata"]["name"]
+        self.calls.append(("create", name))
+        if self.create_error is not None:
+            raise self.create_error
+        key = (group, namespace, plural, name)
+        if key in self.objects:
+            raise ApiException(status=409, reason="AlreadyExists")
+        assert body["apiVersion"] == f"{group}/{version}"
+        self.objects[key] = copy.deepcopy(body)
+        if self.on_create:
+            self.on_create(copy.deepcopy(body))
+        return copy.deepcopy(body)
+
+    def get_namespaced_custom_object(self, group, version, namespace, plural, name, **_):
+        self.calls.append(("get", name))
+        if self.fail_gets:
+            raise self.fail_gets.pop(0)
+        key = (group, namespace, plural, name)
+        if key not in self.objects:
+            raise ApiException(status=404, reason="NotFound")
+        if self.scripts.get(name):
+            self.objects[key]["status"] = self.scripts[name].pop(0)
+        return copy.deepcopy(self.objects[key])
+
+    def delete_namespaced_custom_object(self, group, version, namespace, plural, name, **kwargs):
+        self.calls.append(("delete", name))
+        key = (group, namespace, plural, name)
+        if key not in self.objects:
+            raise ApiException(status=404, reason="NotFound")
+        del self.objects[key]
+        return {"kind": "Status", "status": "Success", "propagation": kwargs.get("propagation_policy")}
+
+    def count(self, action: str) -> int:
+        return sum(1 for a, _ in self.calls if a == action)
+
+
+class FakeCoreV1Api:
+    """Stand-in for ``kubernetes.client.CoreV1Api``: pods by exact label selector, logs by pod."""
+
+    def __init__(self) -> None:
+        self.pods: dict[str, list[k8s.V1Pod]] = {}
+        self.logs: dict[tuple[str, str, bool], str] = {}
+        self.log_calls: list[dict[str, Any]] = []
+        self.selectors: list[str] = []
+
+    def add_pod(self, selector: str, pod: k8s.V1Pod, log: str, previous_log: str | None = None) -> None:
+        self.pods.setdefault(selector, []).append(pod)
+        container = pod.spec.containers[0].name
+        self.logs[(pod.metadata.name, container, False)] = log
+        if previous_log is not None:
+            self.logs[(pod.metadata.name, container, True)] = previous_log
+
+    def list_namespaced_pod(self, namespace, label_selector="", **_):
+        self.selectors.append(label_selector)
+        return k8s.V1PodList(items=list(self.pods.get(label_selector, [])))
+
+    def read_namespaced_pod_log(self, name, namespace, container=None, tail_lines=None, previous=False, **_):
+        self.log_calls.append(
+            {"pod": name, "container": container, "tail_lines": tail_lines, "previous": previous}
+        )
+        key = (name, container, bool(previous))
+        if key not in self.logs:
+            raise ApiException(status=400, reason="BadRequest")
+        return "\n".join(self.logs[key].splitlines()[-tail_lines:])
+
+
+def make_pod(
+    name: str, container: str, phase: str = "Running", exit_code: int | None = None, restarted: bool = False
+) -> k8s.V1Pod:
+    """A pod as the API returns it; ``exit_code`` terminates the container, ``restarted`` records a
+    crashed previous attempt while the current one runs."""
+    state = k8s.V1ContainerState(running=k8s.V1ContainerStateRunning())
+    if exit_code is not None:
+        state = k8s.V1ContainerState(terminated=k8s.V1ContainerStateTerminated(exit_code=exit_code))
+    last = None
+    if restarted:
+        last = k8s.V1ContainerState(terminated=k8s.V1ContainerStateTerminated(exit_code=1))
+    status = k8s.V1ContainerStatus(
+        name=container, image="img", image_id="", ready=True, restart_count=int(restarted), state=state,
+        last_state=last,
+    )  # fmt: skip
+    return k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name=name),
+        spec=k8s.V1PodSpec(containers=[k8s.V1Container(name=container)]),
+        status=k8s.V1PodStatus(phase=phase, container_statuses=[status]),
+    )
+
+
+class FakeClock:
+    """Monotonic time that only moves when the launcher sleeps: no real waiting in tests."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_custom() -> FakeCustomObjectsApi:
+    return FakeCustomObjectsApi()
+
+
+@pytest.fixture
+def fake_core() -> FakeCoreV1Api:
+    return FakeCoreV1Api()
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def pod_factory():
+    return make_pod
