@@ -22,7 +22,7 @@ import onnx
 import onnxruntime
 import torch
 
-from components.export_onnx import exporter, measure
+from components.export_onnx import embed, exporter, measure
 from components.export_onnx.errors import ModelDirError, ModelNotFoundError, OutputExistsError, ParityError
 from components.export_onnx.report import ExportReport, metadata_props, write_metadata
 
@@ -118,13 +118,16 @@ def export_trained_module(
     input_shape = model_input_shape(config)
     features = held_out_batch(sample, input_shape)
     module = module.eval()
+    prepared = None
+    if embed_preprocessing:  # before the export: bad statistics fail in milliseconds, not seconds
+        prepared = embed.prepare(stats, config, opset)
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_path.name}.", dir=output_path.parent))
     try:
         return _export_in(staging, module, config, features, output_path, report_path, opset=opset,
-                          tolerance=tolerance, embed_preprocessing=embed_preprocessing, stats=stats,
-                          raw_rows=raw_rows, threads=threads, latency_repeats=latency_repeats)
+                          tolerance=tolerance, prepared=prepared, raw_rows=raw_rows, threads=threads,
+                          latency_repeats=latency_repeats)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -139,12 +142,12 @@ def _export_in(
     *,
     opset: int,
     tolerance: float,
-    embed_preprocessing: bool,
-    stats: Mapping[str, Any] | str | Path | None,
+    prepared: embed.Preprocessing | None,
     raw_rows: Sequence[Mapping[str, Any]] | None,
     threads: int,
     latency_repeats: int,
 ) -> ExportReport:
+    embed_preprocessing = prepared is not None
     external = exporter.weight_bytes(module) > exporter.EXTERNAL_DATA_THRESHOLD
     with measure.torch_threads(threads):
         proto = exporter.export_module(module, torch.from_numpy(measure.tile_rows(features, 2)), opset)
@@ -157,11 +160,9 @@ def _export_in(
     latency = measure.latency_pair(module, session, features, threads=threads, repeats=latency_repeats)
 
     served_path, embedded = bare_path, None
-    if embed_preprocessing:
-        from components.export_onnx import embed  # needs the preprocessing statistics module
-
+    if prepared is not None:
         embedded = embed.embed_and_verify(
-            proto, module, config, stats, staging / output_path.name, raw_rows=raw_rows,
+            prepared, proto, module, staging / output_path.name, raw_rows=raw_rows,
             tolerance=tolerance, threads=threads, latency_repeats=latency_repeats, external_data=external,
         )
         served_path = staging / output_path.name
