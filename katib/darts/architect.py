@@ -35,8 +35,11 @@ class Architect:
         w_momentum: float,
         w_weight_decay: float,
         unrolled: bool,
+        fd_scale: float = 0.01,
     ) -> None:
+        """``fd_scale`` is the 0.01 of ``eps = 0.01 / ||grad||`` (the paper's value)."""
         self.model = model
+        self.fd_scale = fd_scale
         self.alpha_optimizer = alpha_optimizer
         self.w_momentum = w_momentum
         self.w_weight_decay = w_weight_decay
@@ -108,7 +111,7 @@ class Architect:
         norm = torch.cat([v.reshape(-1) for v in vector]).norm()
         if norm.item() == 0.0:
             return [torch.zeros_like(a) for a in alphas.values()]
-        eps = 0.01 / norm
+        eps = self.fd_scale / norm
         with torch.no_grad():
             plus = {n: w + eps * v for (n, w), v in zip(weights.items(), vector, strict=True)}
             minus = {n: w - eps * v for (n, w), v in zip(weights.items(), vector, strict=True)}

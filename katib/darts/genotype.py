@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from katib.darts.errors import GenotypeError
+from katib.darts.errors import GenotypeError, SearchSpaceError
 from katib.darts.operations import NONE, parse_operation
 from katib.darts.search_space import DartsSearchSpace
 
@@ -230,7 +230,10 @@ def _check_cell(
         for op, j in node:
             if op == NONE:
                 raise GenotypeError(f"{name} node {i} uses 'none'; a derived genotype never does")
-            parse_operation(op)
+            try:
+                parse_operation(op)
+            except SearchSpaceError as exc:
+                raise GenotypeError(f"{name} node {i}: {exc}") from None
             if not 0 <= j < i + 2:
                 raise GenotypeError(f"{name} node {i} takes input {j}; valid inputs are 0..{i + 1}")
     if not nodes and allow_empty:
