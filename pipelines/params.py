@@ -42,7 +42,8 @@ def parse_params(pairs: Iterable[str], types: Mapping[str, str]) -> dict[str, An
         if not sep or not key:
             raise ParameterError(f"--param {pair!r} is not KEY=VALUE")
         if key not in types:
-            raise ParameterError(f"unknown parameter {key!r}; this pipeline takes: {', '.join(sorted(types))}")
+            valid = ", ".join(sorted(types))
+            raise ParameterError(f"unknown parameter {key!r}; this pipeline takes: {valid}")
         try:
             values[key] = _PARSERS.get(types[key], str)(text)
         except (ValueError, json.JSONDecodeError) as error:

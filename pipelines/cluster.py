@@ -1,0 +1,51 @@
+"""Cluster settings of the compiled pipelines, applied through kfp-kubernetes.
+
+They land in the compiled YAML's second document (the PlatformSpec) and are ignored by ``kfp.local``,
+so the same pipeline function serves both. Names here match the objects in ``manifests/base``.
+"""
+
+from __future__ import annotations
+
+from kfp import dsl, kubernetes
+
+#: Secret holding warehouse credentials (docs/warehouses.md); optional so DuckDB runs need none.
+WAREHOUSE_SECRET = "kwp-warehouse-credentials"
+#: Secret key -> environment variable read by the Snowflake adapter.
+SNOWFLAKE_SECRET_ENV = {
+    "SNOWFLAKE_USER": "SNOWFLAKE_USER",
+    "SNOWFLAKE_PASSWORD": "SNOWFLAKE_PASSWORD",
+    "SNOWFLAKE_PRIVATE_KEY_PATH": "SNOWFLAKE_PRIVATE_KEY_PATH",
+    "SNOWFLAKE_AUTHENTICATOR": "SNOWFLAKE_AUTHENTICATOR",
+}
+#: PersistentVolumeClaim for training checkpoints (manifests/base/checkpoints-pvc.yaml).
+CHECKPOINT_PVC = "kwp-checkpoints"
+CHECKPOINT_MOUNT = "/checkpoints"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def with_warehouse_credentials(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Give a task the warehouse credentials from Secrets (never as pipeline parameters).
+
+    Snowflake reads them from the environment; BigQuery uses the pod's Workload Identity (ADC).
+    """
+    return kubernetes.use_secret_as_env(task, WAREHOUSE_SECRET, SNOWFLAKE_SECRET_ENV, optional=True)
+
+
+def on_gpu_nodes(task: dsl.PipelineTask, gpu_node_label: str = "") -> dsl.PipelineTask:
+    """Let a task schedule on tainted GPU nodes (and, if given, only on nodes with that label)."""
+    kubernetes.add_toleration(task, key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
+    if gpu_node_label:
+        key, _, value = gpu_node_label.partition("=")
+        kubernetes.add_node_selector(task, label_key=key, label_value=value)
+    return task
+
+
+def with_checkpoints(task: dsl.PipelineTask, pvc_name: str | dsl.PipelineChannel) -> dsl.PipelineTask:
+    """Mount the checkpoint volume, so a retried training step resumes instead of starting over."""
+    kubernetes.mount_pvc(task, pvc_name=pvc_name, mount_path=CHECKPOINT_MOUNT)
+    return task
+
+
+def light(task: dsl.PipelineTask, cpu: str = "1", memory: str = "2Gi") -> dsl.PipelineTask:
+    """Requests and limits for a step that only launches or post-processes."""
+    return task.set_cpu_request(cpu).set_cpu_limit(cpu).set_memory_request(memory).set_memory_limit(memory)

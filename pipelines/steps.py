@@ -1,0 +1,58 @@
+"""Steps every pipeline shares, with their cluster settings, retries and caching in one place."""
+
+from __future__ import annotations
+
+from kfp import dsl
+
+from components.evaluate.component import evaluate
+from components.export_onnx.component import export_onnx
+from components.preprocess.component import preprocess
+from components.train.component import train
+from pipelines import cluster
+
+
+def preprocess_step(spec_json: str, warehouse_url: str, overwrite: bool) -> dsl.PipelineTask:
+    """Warehouse push-down preprocessing; retried because warehouses have transient failures."""
+    task = preprocess(spec_json=spec_json, warehouse_url=warehouse_url, overwrite=overwrite)
+    task.set_display_name("preprocess in the warehouse")
+    task.set_retry(num_retries=2, backoff_duration="30s")
+    cluster.with_warehouse_credentials(task)
+    return cluster.light(task, memory="4Gi")
+
+
+def train_step(prep: dsl.PipelineTask, **options) -> dsl.PipelineTask:
+    """Launch training (PyTorchJob / TrainJob, or torchrun in the step's pod when backend is local).
+
+    Retrying is safe: a restarted launcher re-attaches to the job it created (named after the run and
+    task) instead of starting a second one, and training resumes from its last checkpoint.
+    """
+    task = train(
+        train_data=prep.outputs["train"],
+        validation_data=prep.outputs["validation"],
+        stats=prep.outputs["stats"],
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+        **options,
+    )
+    task.set_display_name("train (PyTorchJob)")
+    task.set_retry(num_retries=2, backoff_duration="60s")
+    cluster.on_gpu_nodes(task)
+    return cluster.light(task, cpu="2", memory="8Gi")
+
+
+def evaluate_and_export(
+    model: dsl.PipelineChannel, prep: dsl.PipelineTask, embed_preprocessing: bool
+) -> tuple[dsl.PipelineTask, dsl.PipelineTask]:
+    """Test-split metrics for the UI, then the ONNX model checked against onnxruntime."""
+    ev = evaluate(model=model, test_data=prep.outputs["test"])
+    ev.set_display_name("evaluate on the test split")
+    cluster.light(ev, memory="4Gi")
+    ex = export_onnx(
+        model=model,
+        test_data=prep.outputs["test"],
+        stats=prep.outputs["stats"],
+        embed_preprocessing=embed_preprocessing,
+    )
+    ex.set_display_name("export ONNX")
+    cluster.light(ex, memory="4Gi")
+    return ev, ex
