@@ -59,12 +59,24 @@ def resolve_stats(stats: Mapping[str, Any] | str | Path | None, config: Mapping[
             )
     if isinstance(stats, Mapping):
         return dict(stats)
+    stats = _json_in_directory(Path(stats)) if Path(stats).is_dir() else stats
     from components.preprocess.stats import StatsError, load_stats
 
     try:
         return load_stats(str(stats))
     except (OSError, StatsError, json.JSONDecodeError) as exc:
         raise PreprocessingGraphError(f"cannot read the statistics {str(stats)!r}: {exc}") from exc
+
+
+def _json_in_directory(directory: Path) -> Path:
+    """A statistics artifact stored as a directory: its ``stats.json``, or its only JSON file."""
+    if (directory / "stats.json").is_file():
+        return directory / "stats.json"
+    found = sorted(directory.glob("*.json"))
+    if len(found) != 1:
+        raise PreprocessingGraphError(f"statistics directory {str(directory)!r} holds {len(found)} JSON "
+                                      "files; expected stats.json or exactly one .json file")
+    return found[0]
 
 
 def compose(preprocessing: onnx.ModelProto, network: onnx.ModelProto) -> onnx.ModelProto:

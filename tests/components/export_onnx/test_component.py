@@ -10,8 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from kfp import dsl
-from kfp.dsl import Dataset, Metrics, Model
+from kfp.dsl import Artifact, Dataset, Metrics, Model
 
+from components.export_onnx import preprocessing_graph as pg
 from components.export_onnx import run
 from components.export_onnx.errors import ExportError
 
@@ -38,39 +39,58 @@ def test_read_feature_sample_keeps_config_order(tmp_path):
         run.read_feature_sample(tmp_path / "none.parquet", ["a"], rows=5)
 
 
-def test_component_runs_locally(kfp_local, mlp_dir, tmp_path):
+def test_run_export_writes_directory_artifact(mlp_dir, tmp_path):
+    config = json.loads((mlp_dir / "model_config.json").read_text())
+    values = write_test_split(tmp_path / "test.parquet", config["feature_columns"])
+    report = run.run_export(mlp_dir, tmp_path / "test.parquet", tmp_path / "onnx", sample_rows=20,
+                            latency_repeats=2)
+    assert report.parity_rows == 20 and report.onnx_path == str(tmp_path / "onnx" / run.ONNX_FILE)
+    assert json.loads((tmp_path / "onnx" / run.REPORT_FILE).read_text())["parity_rows"] == 20
+    meta, scalars = run.artifact_metadata(report), run.metrics(report)
+    assert meta["opset"] == 20 and meta["latency_ms_pytorch_batch_256"] > 0
+    assert scalars["onnx-speedup-batch1"] == report.speedup(1)
+    assert "| onnxruntime |" in run.markdown_summary(report)
+    session = ort.InferenceSession(report.onnx_path)
+    assert session.run(None, {"features": values[:4]})[0].shape == (4, 3)
+
+
+def test_component_runs_locally_with_embedded_preprocessing(kfp_local, warehouse, tabular_dir, tmp_path):
     from components.export_onnx.component import export_onnx
 
-    config = json.loads((mlp_dir / "model_config.json").read_text())
-    test_file = tmp_path / "test.parquet"
-    write_test_split(test_file, config["feature_columns"])
+    stats = warehouse.stats
+    columns = {"id": [r["id"] for r in warehouse.raw_rows], "label": [r["label"] for r in warehouse.raw_rows]}
+    columns |= {c: warehouse.sql_features[:, i] for i, c in enumerate(stats["feature_columns"])}
+    pq.write_table(pa.table(columns), tmp_path / "test.parquet")
+    (tmp_path / "stats.json").write_text(json.dumps(stats))
 
     class Outputs(NamedTuple):
         onnx_model: Model
         metrics: Metrics
 
     @dsl.pipeline(name="export-onnx-local")
-    def pipeline(model_uri: str, test_uri: str) -> Outputs:
+    def pipeline(model_uri: str, test_uri: str, stats_uri: str) -> Outputs:
         model = dsl.importer(artifact_uri=model_uri, artifact_class=Model, reimport=False)
         test = dsl.importer(artifact_uri=test_uri, artifact_class=Dataset, reimport=False)
-        task = export_onnx(model=model.output, test_data=test.output, latency_repeats=2, sample_rows=32)
+        fitted = dsl.importer(artifact_uri=stats_uri, artifact_class=Artifact, reimport=False)
+        task = export_onnx(model=model.output, test_data=test.output, stats=fitted.output,
+                           embed_preprocessing=True, latency_repeats=2, sample_rows=64)
         return Outputs(task.outputs["onnx_model"], task.outputs["metrics"])
 
-    result = pipeline(model_uri=str(mlp_dir), test_uri=str(test_file))
+    result = pipeline(model_uri=str(tabular_dir), test_uri=str(tmp_path / "test.parquet"),
+                      stats_uri=str(tmp_path / "stats.json"))
 
     onnx_model, metrics = result.outputs["onnx_model"], result.outputs["metrics"]
-    assert onnx_model.metadata["opset"] == 20 and onnx_model.metadata["framework"] == "onnx"
-    assert onnx_model.metadata["inputs"] == [{"name": "features", "dtype": "float32", "shape": ["batch", 12]}]
-    assert onnx_model.metadata["parity_max_abs_diff"] <= 1e-4
-    assert onnx_model.metadata["latency_ms_onnxruntime_batch_1"] > 0
-    assert onnx_model.metadata["embed_preprocessing"] is False
+    meta = onnx_model.metadata
+    assert meta["opset"] == 20 and meta["framework"] == "onnx" and meta["embed_preprocessing"] is True
+    assert [i["name"] for i in meta["inputs"]] == ["numeric", "categorical"]
+    assert meta["parity_max_abs_diff"] <= 1e-4 and meta["preprocessing_max_abs_diff"] <= 1e-4
+    for runtime in ("pytorch", "onnxruntime", "onnxruntime_raw_inputs"):
+        assert meta[f"latency_ms_{runtime}_batch_1"] > 0 and meta[f"latency_ms_{runtime}_batch_256"] > 0
     assert metrics.metadata["onnx-speedup-batch1"] > 0 and "pytorch-latency-ms-batch256" in metrics.metadata
 
-    model_dir = Path(onnx_model.path)
-    report = json.loads((model_dir / run.REPORT_FILE).read_text())
-    assert report["parity_rows"] == 32
-    session = ort.InferenceSession(str(model_dir / run.ONNX_FILE))
-    (out,) = session.run(None, {"features": np.zeros((5, 12), np.float32)})
-    assert out.shape == (5, 3)
+    session = ort.InferenceSession(str(Path(onnx_model.path) / run.ONNX_FILE))
+    interface = pg.raw_interface(stats, stats["feature_columns"])
+    (out,) = session.run(None, pg.raw_feeds(interface, warehouse.raw_rows[:5]))
+    assert out.shape == (5, 3) and np.isfinite(out).all()
     summaries = [p for p in Path(kfp_local).rglob("summary") if p.is_file()]
-    assert len(summaries) == 1 and "onnxruntime speed-up" in summaries[0].read_text()
+    assert len(summaries) == 1 and "Embedded preprocessing" in summaries[0].read_text()
