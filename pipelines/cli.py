@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the full local demo: seed DuckDB, run pipelines, compile, summarise")
     p.add_argument("--workdir", default=".kwp/demo", help="where the demo writes (default: .kwp/demo)")
+    p.add_argument("--dist", default="dist", help="where compiled pipelines go (default: dist)")
     p.add_argument("--quick", action="store_true", help="smaller settings, for tests")
     p.set_defaults(handler=_demo)
     return parser
@@ -144,7 +145,7 @@ def _katib_run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
 
-    run_demo(args.workdir, quick=args.quick)
+    run_demo(args.workdir, dist_dir=args.dist, quick=args.quick)
     return 0
 
 
