@@ -259,7 +259,9 @@ def stats_query(spec: PreprocessSpec, split_table: TableRef) -> exp.Expression:
     imputes, filled, aggs = _aggregates(spec)
     filled_q = exp.select(*filled).from_(_cte("kwp_train"))
     if imputes:
-        imp = exp.select(*imputes).from_(_cte("kwp_train")).subquery("kwp_imp")
+        # COUNT(*) makes this an aggregate query: exactly one row even when every impute is a subquery.
+        count = exp.Count(this=exp.Star()).as_("kwp_imp_rows")
+        imp = exp.select(*imputes, count).from_(_cte("kwp_train")).subquery("kwp_imp")
         filled_q = filled_q.join(imp, join_type="CROSS")
     head = [string("aggregate").as_("kwp_kind"), exp.cast(exp.Null(), "BIGINT").as_("kwp_column"),
             exp.cast(exp.Null(), "VARCHAR").as_("kwp_value"), exp.cast(exp.Null(), "BIGINT").as_("kwp_count"),
@@ -375,7 +377,7 @@ def transform_query(stats: Mapping[str, Any], split_table: TableRef, dest: Table
 
 
 def drop_query(ref: TableRef) -> exp.Drop:
-    return exp.Drop(this=table(ref), kind="TABLE", exists=True)
+    return exp.Drop(tables=[table(ref)], kind="TABLE", exists=True)
 
 
 def output_tables(spec: PreprocessSpec, qualify: Any) -> dict[str, TableRef]:

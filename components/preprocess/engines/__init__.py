@@ -37,7 +37,8 @@ VALID_FORMS = (
     "bigquery://PROJECT/DATASET?location=..., snowflake://ACCOUNT/DATABASE/SCHEMA?warehouse=...&role=..."
 )
 
-#: scheme -> (names of the path parts, allowed query parameters, adapter "module:Class").
+#: scheme -> (names of the path parts, documented query parameters, adapter "module:Class").
+#: DuckDB parameters are checked here; the cloud adapters check theirs (they accept a few more).
 SCHEMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "duckdb": (("path",), ("threads", "memory_limit"), "components.preprocess.engines.duckdb:DuckDBEngine"),
     "bigquery": (("project", "dataset"), ("location",),
@@ -121,8 +122,12 @@ def parse_url(url: str) -> WarehouseUrl:
     params = dict(parse_qsl(parsed.query, keep_blank_values=True, strict_parsing=False))
     if parsed.query and not params:
         raise _fail(url, f"cannot read query {parsed.query!r}")
+    secret = sorted(k for k in params if redact({k: ""})[k] == "***")
+    if secret:
+        raise _fail(url, f"parameter(s) {secret} look like credentials, which never go into the URL; "
+                         "the adapter reads them from the environment")
     unknown = sorted(set(params) - set(allowed))
-    if unknown:
+    if unknown and scheme == "duckdb":  # cloud adapters validate their own (optional) parameters
         valid = ", ".join(allowed) or "none"
         raise _fail(url, f"unknown parameter(s) {unknown} for {scheme} (valid: {valid})")
     empty = sorted(k for k, v in params.items() if not v)

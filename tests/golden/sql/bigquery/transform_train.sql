@@ -1,0 +1,56 @@
+CREATE TABLE `proj`.`analytics`.`events_kwp_train` AS
+SELECT
+  `id`,
+  `label`,
+  CAST((
+    CASE
+      WHEN COALESCE(CAST(`age` AS FLOAT64), CAST(41.5 AS FLOAT64)) < CAST(0.0 AS FLOAT64)
+      THEN CAST(0.0 AS FLOAT64)
+      WHEN COALESCE(CAST(`age` AS FLOAT64), CAST(41.5 AS FLOAT64)) > CAST(120.0 AS FLOAT64)
+      THEN CAST(120.0 AS FLOAT64)
+      ELSE COALESCE(CAST(`age` AS FLOAT64), CAST(41.5 AS FLOAT64))
+    END - CAST(40.25 AS FLOAT64)
+  ) / CAST(12.5 AS FLOAT64) AS FLOAT64) AS `age`,
+  CAST((
+    CASE
+      WHEN COALESCE(CAST(`income` AS FLOAT64), CAST(50000.0 AS FLOAT64)) < CAST(0.0 AS FLOAT64)
+      THEN -LN(
+        CAST(1.0 AS FLOAT64) - COALESCE(CAST(`income` AS FLOAT64), CAST(50000.0 AS FLOAT64))
+      )
+      ELSE LN(
+        CAST(1.0 AS FLOAT64) + COALESCE(CAST(`income` AS FLOAT64), CAST(50000.0 AS FLOAT64))
+      )
+    END - CAST(1.0 AS FLOAT64)
+  ) / CAST(11.0 AS FLOAT64) AS FLOAT64) AS `income`,
+  CAST(COALESCE(CAST(`visits` AS FLOAT64), CAST(3.0 AS FLOAT64)) AS FLOAT64) AS `visits`,
+  CAST(CASE
+    WHEN COALESCE(CAST(`score` AS FLOAT64), CAST(0.5 AS FLOAT64)) IS NULL
+    THEN NULL
+    ELSE CAST(0.0 AS FLOAT64)
+  END AS FLOAT64) AS `score`,
+  CASE
+    WHEN COALESCE(CAST(`city` AS STRING), 'none') = 'paris'
+    THEN CAST(1.0 AS FLOAT64)
+    ELSE CAST(0.0 AS FLOAT64)
+  END AS `city__0`,
+  CASE
+    WHEN COALESCE(CAST(`city` AS STRING), 'none') = 'it\'s'
+    THEN CAST(1.0 AS FLOAT64)
+    ELSE CAST(0.0 AS FLOAT64)
+  END AS `city__1`,
+  CASE
+    WHEN COALESCE(CAST(`city` AS STRING), 'none') IN ('paris', 'it\'s')
+    THEN CAST(0.0 AS FLOAT64)
+    ELSE CAST(1.0 AS FLOAT64)
+  END AS `city__oov`,
+  CASE
+    WHEN CAST(`device` AS STRING) = 'phone'
+    THEN CAST(0.0 AS FLOAT64)
+    WHEN CAST(`device` AS STRING) = 'tv'
+    THEN CAST(1.0 AS FLOAT64)
+    ELSE CAST(2.0 AS FLOAT64)
+  END AS `device`,
+  CAST(`raw` AS FLOAT64) AS `raw`
+FROM `proj`.`analytics`.`events_kwp_split`
+WHERE
+  `__kwp_split` = 'train'
