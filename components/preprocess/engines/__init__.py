@@ -100,8 +100,20 @@ class WarehouseUrl:
         return base + (f"?{query}" if query else "")
 
 
+def _shown(url: str) -> str:
+    """The URL as it may appear in a message or log: user info and secret-looking values masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("://", 1)[0] + "://..."
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"***@{netloc}" if "@" in parts.netloc else netloc
+    query = "&".join(f"{k}={v}" for k, v in redact(dict(parse_qsl(parts.query, True))).items())
+    return parts._replace(netloc=netloc, query=query, fragment="").geturl()
+
+
 def _fail(url: str, problem: str) -> WarehouseUrlError:
-    shown = url.split("?", 1)[0] if any(w in url.lower() for w in ("password", "token", "secret")) else url
+    shown = _shown(url)
     return WarehouseUrlError(f"malformed warehouse URL {shown!r}: {problem}. Valid forms: {VALID_FORMS}")
 
 
