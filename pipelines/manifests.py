@@ -113,7 +113,8 @@ def render_tree() -> dict[str, str]:
     for name, build in examples.items():
         files[f"examples/{name}"] = build()
     files["examples/kustomization.yaml"] = kustomization(sorted(examples), namespace=NAMESPACE)
-    files["kustomization.yaml"] = kustomization(["base", "examples"])
+    # Examples start jobs when applied, so the root applies only the base; apply examples/ on purpose.
+    files["kustomization.yaml"] = kustomization(["base"])
     return {path: HEADER + _dump(doc) for path, doc in sorted(files.items())}
 
 
@@ -129,5 +130,17 @@ def write_manifests(out_dir: str | Path) -> list[Path]:
     return written
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line strings (the embedded katib-config.yaml) as readable literal blocks."""
+
+
+def _block_strings(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _block_strings)
+
+
 def _dump(doc: dict[str, Any]) -> str:
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump(doc, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=100)
