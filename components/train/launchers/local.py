@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,9 @@ from components.train.launchers.command import ENTRY_MODULE, local_command
 from components.train.launchers.errors import LauncherConfigError, LocalRunError
 
 KILL_GRACE_S = 10.0
+# Lines worth repeating at the top of an error: the trainer's own "error: ..." line and exception lines,
+# which torchrun's ChildFailedError report would otherwise bury.
+_ERROR_LINE = re.compile(r"^(error: |(\w+\.)*\w*(Error|Exception): )")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class LocalLauncher:
         command = self.command(entry_args)
         self.echo("running: " + " ".join(command))
         tail: collections.deque[str] = collections.deque(maxlen=self.tail_lines)
+        errors: collections.deque[str] = collections.deque(maxlen=5)
         process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,
@@ -72,7 +77,7 @@ class LocalLauncher:
             cwd=self.cwd,
             start_new_session=True,  # one process group: a timeout stops torchrun and all its workers
         )
-        reader = threading.Thread(target=self._pump, args=(process, tail), daemon=True)
+        reader = threading.Thread(target=self._pump, args=(process, tail, errors), daemon=True)
         reader.start()
         try:
             returncode = process.wait(timeout=self.timeout_s)
@@ -91,19 +96,25 @@ class LocalLauncher:
         reader.join()
         text = "\n".join(tail)
         if returncode != 0:
+            found = "".join(f"\n  {line}" for line in errors)
             raise LocalRunError(
-                f"torchrun exited with status {returncode} ({self.nproc_per_node} processes); "
-                f"last {len(tail)} lines of output:\n{text}",
+                f"torchrun exited with status {returncode} ({self.nproc_per_node} processes)"
+                + (f"; errors:{found}" if found else "")
+                + f"\nlast {len(tail)} lines of output:\n{text}",
                 returncode=returncode,
                 tail=text,
             )
         return LocalOutcome(returncode, text, tuple(command))
 
-    def _pump(self, process: subprocess.Popen, tail: collections.deque[str]) -> None:
+    def _pump(
+        self, process: subprocess.Popen, tail: collections.deque[str], errors: collections.deque[str]
+    ) -> None:
         assert process.stdout is not None  # set by Popen(stdout=PIPE)
         for line in process.stdout:
             line = line.rstrip("\n")
             tail.append(line)
+            if _ERROR_LINE.match(line) and "ChildFailedError" not in line:
+                errors.append(line)
             self.echo(line)
 
 

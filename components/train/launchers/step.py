@@ -51,7 +51,7 @@ class TrainStepConfig:
     lr: float = 1e-3
     precision: str = "fp32"
     extra_args: str = "{}"
-    image: str = TRAINER_IMAGE
+    image: str = ""  # "" means components.runtime.TRAINER_IMAGE
     namespace: str = ""
     cpu: str = "2"
     memory: str = "8Gi"
@@ -174,7 +174,7 @@ def job_spec(config: TrainStepConfig, name: str, entry_args: tuple[str, ...]) ->
     return JobSpec(
         name=name,
         namespace=config.namespace or current_namespace(),
-        image=config.image,
+        image=config.image or TRAINER_IMAGE,
         entry_args=entry_args,
         num_nodes=config.num_nodes,
         nproc_per_node=config.nproc_per_node,

@@ -222,3 +222,26 @@ def fake_clock() -> FakeClock:
 @pytest.fixture
 def pod_factory():
     return make_pod
+
+
+@pytest.fixture
+def tiny_splits(tmp_path):
+    """Train/validation Parquet (key, label, four float features) and the statistics JSON, in a dir."""
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    data = tmp_path / "data"
+    data.mkdir()
+    features = [f"f{i}" for i in range(4)]
+    for split, rows in (("train", 96), ("validation", 32)):
+        x = rng.normal(size=(rows, len(features))).astype("float32")
+        columns = {"key": pa.array(range(rows)), "label": pa.array((x[:, 0] + x[:, 1] > 0).astype("int64"))}
+        columns.update({name: pa.array(x[:, i]) for i, name in enumerate(features)})
+        pq.write_table(pa.table(columns), data / f"{split}.parquet")
+    stats = {"key_column": "key", "label_column": "label", "feature_columns": features}
+    (data / "stats.json").write_text(json.dumps(stats))
+    return data

@@ -1,0 +1,282 @@
+"""KubernetesLauncher against FakeCustomObjectsApi / FakeCoreV1Api: wait, re-attach, failure, timeout."""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from components.train.launchers import (
+    PYTORCHJOB,
+    TRAINJOB,
+    JobConflictError,
+    JobFailedError,
+    JobSpec,
+    JobState,
+    JobTimeoutError,
+    JobVanishedError,
+    KubernetesLauncher,
+    LauncherConfigError,
+    LauncherError,
+    build_pytorchjob,
+    build_trainjob,
+)
+from components.train.launchers.cluster import with_spec_hash
+
+NAME, NS = "kwp-train-run1-0123456789", "ml"
+PT_SELECTOR = "training.kubeflow.org/job-name={},training.kubeflow.org/replica-type={}"
+TJ_SELECTOR = "jobset.sigs.k8s.io/jobset-name={},jobset.sigs.k8s.io/replicatedjob-name={}"
+
+
+def cond(kind: str, status: str = "True", reason: str = "", message: str = "") -> dict:
+    return {"type": kind, "status": status, "reason": reason or f"PyTorchJob{kind}", "message": message}
+
+
+CREATED = {"conditions": [cond("Created")]}
+RUNNING = {
+    "conditions": [cond("Created"), cond("Running")],
+    "replicaStatuses": {"Master": {"active": 1}, "Worker": {"active": 1}},
+}
+SUCCEEDED = {
+    "conditions": [cond("Created"), cond("Running", "False"), cond("Succeeded")],
+    "replicaStatuses": {"Master": {"succeeded": 1}, "Worker": {"succeeded": 1}},
+}
+FAILED = {
+    "conditions": [cond("Created"), cond("Running", "False"), cond("Failed", message="Worker exited 1")],
+    "replicaStatuses": {"Master": {"active": 1}, "Worker": {"failed": 1}},
+}
+
+
+@pytest.fixture
+def manifest() -> dict:
+    spec = JobSpec(name=NAME, namespace=NS, image="img", entry_args=("--train", "t"), num_nodes=2)
+    return build_pytorchjob(spec)
+
+
+@pytest.fixture
+def launcher(fake_custom, fake_core, fake_clock):
+    lines: list[str] = []
+
+    def make(kind=PYTORCHJOB, **options) -> KubernetesLauncher:
+        defaults = {"poll_interval_s": 10.0, "timeout_s": 600.0, "echo": lines.append}
+        made = KubernetesLauncher(
+            fake_custom, fake_core, kind, clock=fake_clock, sleep=fake_clock.sleep, **{**defaults, **options}
+        )
+        made.lines = lines
+        return made
+
+    return make
+
+
+def test_created_running_succeeded(launcher, manifest, fake_custom, fake_clock):
+    fake_custom.script(NAME, [CREATED, RUNNING, RUNNING, SUCCEEDED])
+    run = launcher()
+    outcome = run.run(manifest)
+    assert outcome.status.state is JobState.SUCCEEDED
+    assert (outcome.attached, outcome.deleted) == (False, True)
+    assert fake_custom.count("create") == 1 and fake_custom.count("delete") == 1
+    assert fake_custom.objects == {}
+    assert fake_clock.sleeps == [10.0, 10.0, 10.0]
+    progress = [line for line in run.lines if line.startswith("PyTorchJob")]
+    # one line per change: the repeated Running poll prints nothing new
+    assert progress == [
+        f"PyTorchJob {NAME}: Pending (PyTorchJobCreated)",
+        f"PyTorchJob {NAME}: Running (PyTorchJobRunning) | Master: active=1 | Worker: active=1",
+        f"PyTorchJob {NAME}: Succeeded (PyTorchJobSucceeded) | Master: succeeded=1 | Worker: succeeded=1",
+    ]
+
+
+def test_restarted_launcher_reattaches_instead_of_creating_a_second_job(launcher, manifest, fake_custom):
+    fake_custom.add("pytorchjobs", with_spec_hash(manifest))  # what the first launcher pod created
+    fake_custom.script(NAME, [RUNNING, SUCCEEDED])
+    run = launcher(delete_after="never")
+    outcome = run.run(manifest)
+    assert outcome.attached and not outcome.deleted
+    assert fake_custom.count("create") == 1  # the attempt that answered 409
+    assert len(fake_custom.objects) == 1
+    assert any("already exists (Running): re-attaching" in line for line in run.lines)
+
+
+def test_a_foreign_job_with_our_name_is_not_adopted(launcher, manifest, fake_custom):
+    other = with_spec_hash({**manifest, "spec": {**manifest["spec"], "nprocPerNode": "8"}})
+    fake_custom.add("pytorchjobs", other)
+    with pytest.raises(JobConflictError, match="was not created from this spec"):
+        launcher().run(manifest)
+    assert fake_custom.count("delete") == 0
+
+
+def test_failure_prints_the_failing_replicas_log_tail(
+    launcher, manifest, fake_custom, fake_core, pod_factory
+):
+    fake_custom.script(NAME, [RUNNING, FAILED])
+    log = "\n".join(f"line {i}" for i in range(500)) + "\nValueError: label column has one class"
+    fake_core.add_pod(
+        PT_SELECTOR.format(NAME, "worker"), pod_factory(f"{NAME}-worker-0", "pytorch", "Failed", 1), log
+    )
+    fake_core.add_pod(
+        PT_SELECTOR.format(NAME, "master"), pod_factory(f"{NAME}-master-0", "pytorch"), "waiting"
+    )
+    run = launcher(log_tail_lines=20)
+    with pytest.raises(JobFailedError, match="Worker exited 1") as failure:
+        run.run(manifest)
+    assert fake_core.selectors[0] == PT_SELECTOR.format(NAME, "worker")  # the failed replica first
+    assert fake_core.log_calls[0] == {
+        "pod": f"{NAME}-worker-0",
+        "container": "pytorch",
+        "tail_lines": 20,
+        "previous": False,
+    }
+    assert "ValueError: label column has one class" in failure.value.logs
+    assert "line 481" in failure.value.logs and "line 480" not in failure.value.logs
+    assert failure.value.job_name == NAME
+    assert fake_custom.count("delete") == 0  # on_success keeps a failed job for inspection
+    assert any("keeping PyTorchJob" in line for line in run.lines)
+
+
+def test_failure_with_delete_always_deletes_after_reading_logs(
+    launcher, manifest, fake_custom, fake_core, pod_factory
+):
+    fake_custom.script(NAME, [FAILED])
+    fake_core.add_pod(
+        PT_SELECTOR.format(NAME, "worker"), pod_factory(f"{NAME}-worker-0", "pytorch", "Failed", 1), "boom"
+    )
+    with pytest.raises(JobFailedError):
+        launcher(delete_after="always").run(manifest)
+    assert fake_custom.calls.index(("delete", NAME)) > 0 and fake_core.log_calls
+    assert fake_custom.objects == {}
+
+
+def test_log_of_a_crashed_and_restarted_container_is_the_previous_attempt(
+    launcher, manifest, fake_custom, fake_core, pod_factory
+):
+    fake_custom.script(NAME, [FAILED])
+    pod = pod_factory(f"{NAME}-worker-0", "pytorch", restarted=True)
+    fake_core.add_pod(
+        PT_SELECTOR.format(NAME, "worker"), pod, "restarted, loading checkpoint", "CUDA error: out of memory"
+    )
+    with pytest.raises(JobFailedError) as failure:
+        launcher().run(manifest)
+    assert "CUDA error: out of memory" in failure.value.logs
+    assert "previous attempt" in failure.value.logs
+
+
+def test_timeout_reports_the_last_state_and_deletes_when_always(
+    launcher, manifest, fake_custom, fake_core, pod_factory, fake_clock
+):
+    fake_custom.script(NAME, [CREATED] + [RUNNING] * 100)
+    fake_core.add_pod(
+        PT_SELECTOR.format(NAME, "master"), pod_factory(f"{NAME}-master-0", "pytorch"), "epoch=3 loss=0.4"
+    )
+    with pytest.raises(JobTimeoutError, match=r"did not finish within 60 s \(last state: Running") as timeout:
+        launcher(timeout_s=60.0, delete_after="always").run(manifest)
+    assert "epoch=3 loss=0.4" in timeout.value.logs
+    assert fake_custom.objects == {}
+    assert fake_clock.now == pytest.approx(60.0)
+
+
+def test_job_deleted_by_someone_else_while_waiting(launcher, manifest, fake_custom):
+    fake_custom.script(NAME, [RUNNING])
+    fake_custom.on_create = lambda body: fake_custom.fail_gets.extend(
+        [ApiException(status=404, reason="NotFound")]
+    )
+    with pytest.raises(JobVanishedError, match="disappeared while we waited"):
+        launcher().run(manifest)
+
+
+def test_transient_api_errors_are_retried_then_give_up(launcher, manifest, fake_custom):
+    fake_custom.script(NAME, [SUCCEEDED])
+    fake_custom.fail_gets.extend([ApiException(status=503, reason="Unavailable")] * 2)
+    assert launcher().run(manifest).status.state is JobState.SUCCEEDED
+    fake_custom.objects.clear()
+    fake_custom.fail_gets.extend([ApiException(status=500, reason="Internal")] * 4)
+    with pytest.raises(LauncherError, match="4 API errors in a row"):
+        launcher(max_api_errors=3).run(manifest)
+
+
+def test_forbidden_create_names_rbac(launcher, manifest, fake_custom):
+    fake_custom.create_error = ApiException(status=403, reason="Forbidden")
+    with pytest.raises(LauncherError, match="lacks RBAC"):
+        launcher().run(manifest)
+
+
+def test_resubmit_failed_replaces_a_failed_job(launcher, manifest, fake_custom):
+    old = with_spec_hash(manifest)
+    old["status"] = FAILED
+    fake_custom.add("pytorchjobs", old)
+    fake_custom.script(NAME, [FAILED])  # the get that finds the failed job, then the new job runs
+    fake_custom.on_create = lambda body: fake_custom.script(NAME, [RUNNING, SUCCEEDED])
+    outcome = launcher(resubmit_failed=True).run(manifest)
+    assert outcome.status.state is JobState.SUCCEEDED and not outcome.attached
+    assert [a for a, _ in fake_custom.calls if a != "get"] == ["create", "delete", "create", "delete"]
+
+
+def test_reattaching_to_a_failed_job_reports_its_failure(launcher, manifest, fake_custom):
+    old = with_spec_hash(manifest)
+    old["status"] = FAILED
+    fake_custom.add("pytorchjobs", old)
+    with pytest.raises(JobFailedError):
+        launcher().run(manifest)
+    assert fake_custom.count("create") == 1
+
+
+def test_trainjob_conditions_and_node_logs(launcher, fake_custom, fake_core, pod_factory):
+    manifest = build_trainjob(JobSpec(name=NAME, namespace=NS, image="img", entry_args=()))
+    running = {
+        "jobsStatus": [{"name": "node", "active": 2, "ready": 2, "succeeded": 0, "failed": 0, "suspended": 0}]
+    }
+    failed = {
+        "conditions": [
+            {"type": "Failed", "status": "True", "reason": "JobSetFailed", "message": "node-1 failed"}
+        ],
+        "jobsStatus": [
+            {"name": "node", "active": 0, "ready": 0, "succeeded": 0, "failed": 1, "suspended": 0}
+        ],
+    }
+    fake_custom.script(NAME, [{}, running, failed])
+    fake_core.add_pod(
+        TJ_SELECTOR.format(NAME, "node"),
+        pod_factory(f"{NAME}-node-0-1-x", "node", "Failed", 2),
+        "DataError: empty split",
+    )
+    run = launcher(kind=TRAINJOB)
+    with pytest.raises(JobFailedError, match="node-1 failed") as failure:
+        run.run(manifest)
+    assert "DataError: empty split" in failure.value.logs
+    assert fake_core.log_calls[0]["container"] == "node"
+    assert f"TrainJob {NAME}: Running | node: active=2 ready=2" in run.lines
+
+
+def test_trainjob_complete(launcher, fake_custom):
+    manifest = build_trainjob(JobSpec(name=NAME, namespace=NS, image="img", entry_args=()))
+    complete = {
+        "conditions": [{"type": "Complete", "status": "True", "reason": "JobSetCompleted", "message": ""}]
+    }
+    fake_custom.script(NAME, [complete])
+    outcome = launcher(kind=TRAINJOB, delete_after="never").run(manifest)
+    assert outcome.status.state is JobState.SUCCEEDED and not outcome.deleted
+    assert len(fake_custom.objects) == 1
+
+
+def test_status_of_restarting_and_suspended_jobs():
+    restarting = {"status": {"conditions": [cond("Created"), cond("Running", "False"), cond("Restarting")]}}
+    assert PYTORCHJOB.status(restarting).state is JobState.RESTARTING
+    assert PYTORCHJOB.status({}).state is JobState.PENDING
+    suspended = {"status": {"conditions": [{"type": "Suspended", "status": "True", "reason": "Suspended"}]}}
+    assert TRAINJOB.status(suspended).state is JobState.SUSPENDED
+
+
+def test_bad_launcher_options(fake_custom, fake_core):
+    with pytest.raises(LauncherConfigError, match="delete_after='sometimes'"):
+        KubernetesLauncher(fake_custom, fake_core, PYTORCHJOB, delete_after="sometimes")
+    with pytest.raises(LauncherConfigError, match="timeout_s=0"):
+        KubernetesLauncher(fake_custom, fake_core, PYTORCHJOB, timeout_s=0)
+
+
+def test_spec_hash_ignores_a_previous_hash_annotation(manifest):
+    once = with_spec_hash(manifest)
+    assert with_spec_hash(once) == once
+    assert (
+        with_spec_hash(manifest)["metadata"]["annotations"]
+        != with_spec_hash({**manifest, "spec": {**manifest["spec"], "nprocPerNode": "2"}})["metadata"][
+            "annotations"
+        ]
+    )
