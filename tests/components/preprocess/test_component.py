@@ -24,7 +24,8 @@ class FakeArtifact:
 def test_publish_fills_metadata_metrics_and_summary(duck, tmp_path):
     datasets.seed(duck, "wine")
     result = run_preprocess(datasets.default_spec("wine"), duck, str(tmp_path))
-    arts = {n: FakeArtifact(tmp_path / n) for n in ("train", "validation", "test", "stats", "metrics", "summary")}
+    names = ("train", "validation", "test", "stats", "metrics", "summary")
+    arts = {n: FakeArtifact(tmp_path / n) for n in names}
     publish(result, {s: arts[s] for s in ("train", "validation", "test")}, arts["stats"], arts["metrics"],
             arts["summary"])
     assert arts["train"].metadata["rows"] == result.row_counts["train"]
