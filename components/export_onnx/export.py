@@ -183,13 +183,8 @@ def _export_in(
         embed_preprocessing=embed_preprocessing,
         external_data=external,
         size_bytes=_size_on_disk(served_path),
-        architecture=str(config.get("architecture", "")),
-        classes=list(config.get("classes") or []),
-        feature_columns=list(config.get("feature_columns") or []),
-        image_shape=config.get("input_shape"),
-        preprocessing_max_abs_diff=embedded.max_abs_diff if embedded else None,
-        raw_numeric_columns=embedded.numeric_columns if embedded else [],
-        raw_categorical_columns=embedded.categorical_columns if embedded else [],
+        **_model_fields(config),
+        **_embedded_fields(embedded),
         versions=_versions(),
     )
     write_metadata(served_path, metadata_props(report))
@@ -240,6 +235,25 @@ def held_out_batch(sample: np.ndarray | None, input_shape: tuple[int, ...]) -> n
         raise ValueError(f"sample must have rows of shape {list(input_shape)} (or {width} flat values); "
                          f"got an array of shape {list(batch.shape)}")
     return np.ascontiguousarray(batch.reshape(batch.shape[0], *input_shape))
+
+
+def _model_fields(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "architecture": str(config.get("architecture", "")),
+        "classes": list(config.get("classes") or []),
+        "feature_columns": list(config.get("feature_columns") or []),
+        "image_shape": config.get("input_shape"),
+    }
+
+
+def _embedded_fields(embedded: embed.Embedded | None) -> dict[str, Any]:
+    if embedded is None:
+        return {}
+    return {
+        "preprocessing_max_abs_diff": embedded.max_abs_diff,
+        "raw_numeric_columns": embedded.numeric_columns,
+        "raw_categorical_columns": embedded.categorical_columns,
+    }
 
 
 def _versions() -> dict[str, str]:
