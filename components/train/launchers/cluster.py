@@ -25,14 +25,11 @@ from components.train.launchers.errors import (
     LauncherError,
 )
 from components.train.launchers.jobs import JobKind, JobState, JobStatus
+from components.train.launchers.local import print_line
 from components.train.launchers.naming import SPEC_HASH_ANNOTATION, spec_hash
 
 DELETE_POLICIES = ("never", "on_success", "always")
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-
-
-def echo(line: str) -> None:
-    print(line, flush=True)
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ class KubernetesLauncher:
         max_log_pods: int = 2,
         max_api_errors: int = 5,
         heartbeat_s: float = 300.0,
-        echo: Callable[[str], None] = echo,
+        echo: Callable[[str], None] = print_line,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

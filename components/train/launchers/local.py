@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from components.train.launchers.cluster import echo
 from components.train.launchers.command import ENTRY_MODULE, local_command
 from components.train.launchers.errors import LauncherConfigError, LocalRunError
 
@@ -24,6 +23,11 @@ KILL_GRACE_S = 10.0
 # Lines worth repeating at the top of an error: the trainer's own "error: ..." line and exception lines,
 # which torchrun's ChildFailedError report would otherwise bury.
 _ERROR_LINE = re.compile(r"^(error: |(\w+\.)*\w*(Error|Exception): )")
+
+
+def print_line(line: str) -> None:
+    """Default output of the launchers: stdout, flushed at once so KFP's log view keeps up."""
+    print(line, flush=True)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class LocalLauncher:
         cwd: str | None = None,
         python: str = sys.executable,
         module: str = ENTRY_MODULE,
-        echo: Callable[[str], None] = echo,
+        echo: Callable[[str], None] = print_line,
     ) -> None:
         if timeout_s is not None and timeout_s <= 0:
             raise LauncherConfigError(f"timeout_s={timeout_s} must be > 0 (or None for no limit)")

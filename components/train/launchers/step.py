@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from components.runtime import TRAINER_IMAGE
-from components.train.launchers.cluster import KubernetesLauncher, current_namespace, echo
+from components.train.launchers.cluster import KubernetesLauncher, current_namespace
 from components.train.launchers.command import RESERVED, entry_point_args
 from components.train.launchers.errors import LauncherConfigError
-from components.train.launchers.local import LocalLauncher
+from components.train.launchers.local import LocalLauncher, print_line
 from components.train.launchers.naming import job_name
 from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
 from components.train.launchers.spec import GangScheduling, JobSpec, Resources
@@ -117,7 +117,7 @@ def run_train_step(
     model: Located,
     *,
     launcher: KubernetesLauncher | None = None,
-    say: Callable[[str], None] = echo,
+    say: Callable[[str], None] = print_line,
 ) -> TrainResult:
     """Train with ``config.backend``; the model files end up in ``model.path`` either way."""
     options = config.options()
