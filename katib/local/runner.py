@@ -223,26 +223,27 @@ class _Loop:
     def _finish(self, name: str, process: TrialProcess, code: int, killed: str = "") -> None:
         del self.active[name]
         outcome = next(t for t in self.trials if t.name == name)
-        observation = self.x.collector.parse(process.output())
+        text = process.output()
         process.close()
+        observation = self.x.collector.parse(text)
         outcome.exit_code, outcome.duration_s = code, process.elapsed_s
         outcome.observation = observation.to_dict()
         outcome.metrics = {
             m: s.extract(self.x.strategies.get(m, "latest")) for m, s in observation.metrics.items()
         }
         outcome.objective = outcome.metrics.get(self.x.objective_metric)
-        outcome.status, outcome.message = self._status(outcome, process, code, killed)
+        outcome.status, outcome.message = self._status(outcome, process, code, killed, text)
         self._report(outcome)
 
     def _status(
-        self, outcome: TrialOutcome, process: TrialProcess, code: int, killed: str
+        self, outcome: TrialOutcome, process: TrialProcess, code: int, killed: str, text: str
     ) -> tuple[str, str]:
         if killed:
             return KILLED, f"killed: {killed}"
         if process.timed_out:
             return FAILED, f"exceeded activeDeadlineSeconds ({process.deadline_s:g} s)"
         if code != 0:
-            return FAILED, f"exit code {code}: {_last_line(process.output())}"
+            return FAILED, f"exit code {code}: {_last_line(text)}"
         if outcome.objective is None:
             return (
                 METRICS_UNAVAILABLE,
