@@ -21,6 +21,8 @@ from pipelines.registry import load_pipeline
 #: Parameters a local run sets unless the user does: everything runs as local processes.
 LOCAL_DEFAULTS = {"train_backend": "local", "tune_mode": "local", "search_mode": "local"}
 DEFAULT_DATASET = "digits"
+#: Metric values shown per artifact in the closing summary; all of them go to summary.json.
+MAX_SHOWN = 12
 
 
 @dataclass
@@ -113,8 +115,10 @@ def format_summary(summary: RunSummary) -> str:
     for task in summary.tasks:
         lines.append(f"  [{task.name}]")
         for artifact, values in task.metrics.items():
-            shown = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(values.items()))
-            lines.append(f"    {artifact}: {shown}")
+            items = sorted(values.items())
+            shown = ", ".join(f"{k}={_fmt(v)}" for k, v in items[:MAX_SHOWN])
+            more = f" (+{len(items) - MAX_SHOWN} more in summary.json)" if len(items) > MAX_SHOWN else ""
+            lines.append(f"    {artifact}: {shown}{more}")
         for key, value in task.parameters.items():
             lines.append(f"    {key} = {_fmt(value)}")
         for artifact, uri in task.artifacts.items():

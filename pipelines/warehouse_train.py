@@ -1,7 +1,5 @@
 """``warehouse-train``: preprocess in the warehouse -> train (PyTorchJob) -> evaluate -> export ONNX."""
 
-from __future__ import annotations
-
 from kfp import dsl
 
 from pipelines.defaults import DEFAULT_SPEC_JSON, DEFAULT_WAREHOUSE_URL
