@@ -202,11 +202,12 @@ class KubernetesLauncher:
             self.echo(f"keeping {self.kind.kind} {namespace}/{name} (delete_after={self.delete_after})")
             return False
         try:
-            self._delete(name, namespace)
+            existed = self._delete(name, namespace)
         except ApiException as exc:
             self.echo(f"could not delete {self.kind.kind} {namespace}/{name}: HTTP {exc.status} {exc.reason}")
             return False
-        self.echo(f"deleted {self.kind.kind} {namespace}/{name}")
+        if existed:
+            self.echo(f"deleted {self.kind.kind} {namespace}/{name}")
         return True
 
     def _get(self, name: str, namespace: str) -> dict[str, Any] | None:
@@ -218,7 +219,8 @@ class KubernetesLauncher:
                 return None
             raise
 
-    def _delete(self, name: str, namespace: str) -> None:
+    def _delete(self, name: str, namespace: str) -> bool:
+        """Delete the job and, in the background, its pods; False if it was already gone."""
         k = self.kind
         try:
             self.custom.delete_namespaced_custom_object(
@@ -227,6 +229,8 @@ class KubernetesLauncher:
         except ApiException as exc:
             if exc.status != 404:
                 raise
+            return False
+        return True
 
     def _wait_gone(self, name: str, namespace: str) -> None:
         deadline = self.clock() + self.timeout_s

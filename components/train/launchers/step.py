@@ -131,19 +131,20 @@ def run_train_step(
 
 
 def _run_on_kubernetes(
-    config, train_data, validation_data, stats, model, options, launcher, say
+    config: TrainStepConfig,
+    train_data: Located,
+    validation_data: Located,
+    stats: Located | None,
+    model: Located,
+    options: dict[str, Any],
+    launcher: KubernetesLauncher | None,
+    say: Callable[[str], None],
 ) -> TrainResult:
     """The pods read and write artifact URIs; the launcher then copies the model files to model.path."""
     endpoint = config.s3_endpoint or None
     model_uri = pod_uri(model.uri, endpoint)
     kind, build = JOB_KINDS[config.job_kind]
     name = job_name(config.run_id, f"{config.task_id}|{model.uri}")
-    if all(uri_exists(f"{model_uri.rstrip('/')}/{f}", endpoint) for f in MODEL_FILES):
-        say(f"{model.uri} already holds a trained model from an earlier attempt of this task; reusing it")
-        fetch_dir(model_uri, model.path, endpoint)
-        return TrainResult(
-            model.path, read_metrics(model.path), "kubernetes", name, config.job_kind, reused=True
-        )
     args = entry_point_args(
         pod_uri(train_data.uri, endpoint),
         pod_uri(validation_data.uri, endpoint),
@@ -159,6 +160,14 @@ def _run_on_kubernetes(
         delete_after=config.delete_after,
         echo=say,
     )
+    # Reading the model URI here also fails fast when this pod cannot read what the job will write.
+    if all(uri_exists(f"{model_uri.rstrip('/')}/{f}", endpoint) for f in MODEL_FILES):
+        say(f"{model.uri} already holds a trained model from an earlier attempt of this task; reusing it")
+        launcher.cleanup(name, manifest["metadata"]["namespace"], succeeded=True)
+        fetch_dir(model_uri, model.path, endpoint)
+        return TrainResult(
+            model.path, read_metrics(model.path), "kubernetes", name, config.job_kind, reused=True
+        )
     launcher.run(manifest)
     fetch_dir(model_uri, model.path, endpoint)
     return TrainResult(model.path, read_metrics(model.path), "kubernetes", name, config.job_kind)

@@ -69,7 +69,9 @@ def test_kubernetes_backend_gives_pods_uris_and_brings_the_model_back(
     tmp_path, tiny_splits, fake_custom, fake_core, fake_clock
 ):
     succeeded = {"conditions": [{"type": "Succeeded", "status": "True", "reason": "PyTorchJobSucceeded"}]}
-    fake_custom.on_create = pods_run_the_container(fake_custom, [succeeded])
+    created_bodies: list[dict] = []
+    run_pods = pods_run_the_container(fake_custom, [succeeded])
+    fake_custom.on_create = lambda body: (created_bodies.append(body), run_pods(body))
     config = TrainStepConfig(
         backend="kubernetes", num_nodes=1, nproc_per_node=1, epochs=2, batch_size=32,
         extra_args=json.dumps({"hidden_sizes": [8], "num_threads": 1}), namespace="ml",
@@ -101,7 +103,10 @@ def test_kubernetes_backend_gives_pods_uris_and_brings_the_model_back(
     assert a["tensorboard"].metadata["event_files"] >= 1
     assert "<svg" in Path(a["learning_curves"].path).read_text()
 
-    # A launcher restarted after the job was deleted finds the outputs and does not train again.
+    # A launcher restarted after the job succeeded finds the outputs, does not train again, and still
+    # deletes the finished job it left behind.
+    (created,) = created_bodies
+    fake_custom.add("pytorchjobs", created)
     fake_custom.on_create = None
     again = run_train_step(
         config,
@@ -113,6 +118,7 @@ def test_kubernetes_backend_gives_pods_uris_and_brings_the_model_back(
         say=lambda s: None,
     )
     assert again.reused and fake_custom.count("create") == 1
+    assert fake_custom.objects == {} and fake_custom.count("delete") == 2
 
 
 def test_job_spec_from_component_parameters():
