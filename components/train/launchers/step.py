@@ -153,11 +153,14 @@ def _run_on_kubernetes(
         options,
     )
     manifest = build(job_spec(config, name, tuple(args)))
+    # A failed job found under our name means an earlier attempt of this task already reported the
+    # failure and KFP is retrying the task: submit it again (it resumes from its checkpoints).
     launcher = launcher or KubernetesLauncher.from_environment(
         kind,
         poll_interval_s=config.poll_interval_s,
         timeout_s=config.timeout_s,
         delete_after=config.delete_after,
+        resubmit_failed=True,
         echo=say,
     )
     # Reading the model URI here also fails fast when this pod cannot read what the job will write.
