@@ -253,30 +253,37 @@ def fakesnow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fakesn
         _stop(process)
 
 
-@pytest.fixture
-def fakesnow_patched() -> Iterator[None]:
-    """fakesnow's in-process patch of ``snowflake.connector.connect`` for one test."""
-    import fakesnow
-
-    with fakesnow.patch():
-        yield
-
-
 def _unique_schema() -> str:
     return f"S_{uuid.uuid4().hex[:10].upper()}"
 
 
-@pytest.fixture(params=["server", "patch"])
-def snowflake_engine(request: pytest.FixtureRequest, snowflake_credentials: dict[str, str]):
-    """A SnowflakeEngine built from its URL, against fakesnow's server (real connector) or its patch."""
+@pytest.fixture
+def snowflake_engines(request: pytest.FixtureRequest, snowflake_credentials: dict[str, str]):
+    """``make("server")`` or ``make("patch")``: a SnowflakeEngine built from its URL, in a fresh schema,
+    against fakesnow's server (real connector over HTTP) or its in-process patch of the connector."""
+    import fakesnow
+
     from components.preprocess.engines.snowflake import SnowflakeEngine
 
-    if request.param == "server":
-        url = request.getfixturevalue("fakesnow_server").url("KWP_TEST", _unique_schema())
-    else:
-        request.getfixturevalue("fakesnow_patched")
-        url = f"snowflake://fakesnow/KWP_TEST/{_unique_schema()}?warehouse=TEST_WH"
-    engine = SnowflakeEngine.from_url(url)
-    engine.connection  # noqa: B018 - connect now, inside the patch where there is one
-    yield engine
-    engine.close()
+    with contextlib.ExitStack() as stack:
+
+        def make(mode: str) -> SnowflakeEngine:
+            if mode == "server":
+                url = request.getfixturevalue("fakesnow_server").url("KWP_TEST", _unique_schema())
+            elif mode == "patch":
+                stack.enter_context(fakesnow.patch())
+                url = f"snowflake://fakesnow/KWP_TEST/{_unique_schema()}?warehouse=TEST_WH"
+            else:
+                raise ValueError(f"unknown fakesnow mode {mode!r}; valid: server, patch")
+            engine = SnowflakeEngine.from_url(url)
+            engine.connection  # noqa: B018 - connect now, inside the patch where there is one
+            stack.callback(engine.close)
+            return engine
+
+        yield make
+
+
+@pytest.fixture(params=["server", "patch"])
+def snowflake_engine(request: pytest.FixtureRequest, snowflake_engines):
+    """Each engine test runs against fakesnow's server and against its patch."""
+    return snowflake_engines(request.param)

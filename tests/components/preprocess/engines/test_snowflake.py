@@ -202,10 +202,10 @@ def test_syntax_errors_become_warehouse_errors(snowflake_engine: SnowflakeEngine
 
 
 def test_tables_stream_out_in_bounded_batches(snowflake_engine: SnowflakeEngine) -> None:
-    data = sample(1000)
+    data = sample(500)
     snowflake_engine.load_arrow(snowflake_engine.qualify("source"), data)
-    batches = list(snowflake_engine.iter_batches(snowflake_engine.qualify("source"), batch_rows=128))
-    assert all(isinstance(b, pa.RecordBatch) and 0 < b.num_rows <= 128 for b in batches)
+    batches = list(snowflake_engine.iter_batches(snowflake_engine.qualify("source"), batch_rows=64))
+    assert all(isinstance(b, pa.RecordBatch) and 0 < b.num_rows <= 64 for b in batches)
     assert len(batches) >= 8
     assert len({b.schema for b in batches}) == 1
     streamed = pa.Table.from_batches(batches).sort_by("id")
