@@ -213,3 +213,29 @@ def test_drop_table_is_idempotent(bigquery_engine: BigQueryEngine) -> None:
     bigquery_engine.drop_table(table)
     bigquery_engine.drop_table(table)
     assert not bigquery_engine.table_exists(table)
+
+
+class FakeRunningJob:
+    """A job that never finishes. bqemulator runs every job inside the insert call, so it cannot
+    show a slow job; this fake stands in for the real service's asynchronous job."""
+
+    job_id = "job_never_done"
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def result(self, timeout: float) -> None:
+        import concurrent.futures
+
+        raise concurrent.futures.TimeoutError(f"not done after {timeout}s")
+
+    def cancel(self) -> bool:
+        self.cancelled = True
+        return True
+
+
+def test_a_job_past_its_timeout_is_cancelled_and_reported() -> None:
+    engine, job = BigQueryEngine("p", "d", timeout_s=2.5), FakeRunningJob()
+    with pytest.raises(WarehouseError, match=r"job_never_done did not finish within 2.5s and was cancelled"):
+        engine._wait(job)
+    assert job.cancelled
