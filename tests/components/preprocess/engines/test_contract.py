@@ -24,6 +24,10 @@ from components.preprocess.run import run_preprocess
 from components.preprocess.spec import SPLITS, ColumnSpec, PreprocessSpec, SplitFractions, Transform
 
 ROWS = 240
+#: A column name that would rewrite the statement if it were ever pasted into SQL unquoted; legal in real
+#: BigQuery's flexible column names, which refuse ``"`` and ``;`` (the hostile-name tests of each engine
+#: cover those where the engine allows them).
+HOSTILE = "score' OR '1'='1 --"
 TOLERANCE = 1e-9
 ENGINES = ("duckdb", "bigquery", "snowflake-server", "snowflake-patch")
 INT_KEYS = [0, 1, -1, 7, -42, 10**6, -(10**12), 2**62, 123456789012345]
@@ -58,7 +62,7 @@ def contract_table(rows: int = ROWS) -> pa.Table:
             "id": ids,
             "label": rng.integers(0, 3, rows, dtype=np.int64),
             "amount": with_nulls(rng.lognormal(3.0, 1.0, rows), 0.1),
-            "score": with_nulls(rng.normal(0.0, 5.0, rows), 0.15),
+            HOSTILE: with_nulls(rng.normal(0.0, 5.0, rows), 0.15),
             "delta": rng.normal(0.0, 20.0, rows),
             "visits": with_nulls(rng.integers(0, 5, rows).astype(np.int64), 0.1),
             "constant": np.full(rows, 3.5),
@@ -76,7 +80,7 @@ def contract_spec() -> PreprocessSpec:
     t = Transform
     columns = (
         ColumnSpec("amount", (t("impute", strategy="mean"), t("log1p"), t("standardize"))),
-        ColumnSpec("score", (t("impute", strategy="median"), t("clip", low=-6.0, high=6.0), t("minmax"))),
+        ColumnSpec(HOSTILE, (t("impute", strategy="median"), t("clip", low=-6.0, high=6.0), t("minmax"))),
         ColumnSpec("delta", (t("log1p"), t("standardize"))),
         ColumnSpec("visits", (t("impute", strategy="most_frequent"), t("standardize"))),
         ColumnSpec("constant", (t("standardize"),)),
@@ -113,6 +117,7 @@ def run_contract(
 ) -> tuple[dict[str, Any], dict[str, dict[int, dict[str, Any]]]]:
     engine.load_arrow(engine.qualify("events"), contract_table())
     result = run_preprocess(contract_spec(), engine, str(outputs))
+    assert engine.table_exists(engine.qualify("events")), "the source table must survive"
     rows = {s: {r["id"]: r for r in pq.read_table(outputs / f"{s}.parquet").to_pylist()} for s in SPLITS}
     return result.stats, rows
 
