@@ -37,7 +37,16 @@ def table(result: ExperimentResult) -> tuple[list[str], list[list[str]]]:
     params = _ordered(k for t in result.trials for k in t.parameters)
     metrics = _ordered([result.objective_metric, *(k for t in result.trials for k in t.metrics)])
     labels = _ordered(k for t in result.trials for k in t.labels)
-    header = ["trial", "status", *params, *metrics, *(_short(k) for k in labels), "exit_code", "seconds"]
+    header = [
+        "trial",
+        "status",
+        *params,
+        *metrics,
+        *(_short(k) for k in labels),
+        "exit_code",
+        "seconds",
+        "message",
+    ]
     rows = []
     for t in result.trials:
         text = t.parameter_text()
@@ -45,6 +54,7 @@ def table(result: ExperimentResult) -> tuple[list[str], list[list[str]]]:
             t.name, t.status, *(text.get(p, "") for p in params), *(_fmt(t.metrics.get(m)) for m in metrics),
             *(t.labels.get(k, "") for k in labels), "" if t.exit_code is None else str(t.exit_code),
             "" if t.duration_s is None else f"{t.duration_s:.1f}",
+            t.message,
         ])  # fmt: skip
     return header, rows
 

@@ -90,9 +90,14 @@ class ExperimentResult:
     goal: float | None = None
     out_dir: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    reported_best: str | None = None  # on a cluster: Katib's currentOptimalTrial.bestTrialName
 
     @property
     def best(self) -> TrialOutcome | None:
+        if self.reported_best:
+            named = [t for t in self.trials if t.name == self.reported_best]
+            if named:
+                return named[0]
         return best_trial(self.trials, self.minimize)
 
     @property
