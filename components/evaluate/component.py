@@ -11,13 +11,9 @@ def evaluate(
     test_data: dsl.Input[dsl.Dataset],
     metrics: dsl.Output[dsl.Metrics],
     classification_metrics: dsl.Output[dsl.ClassificationMetrics],
-    learning_curves: dsl.Output[dsl.HTML],
 ):
     """Evaluate the trained model on the test split: accuracy, F1, log loss, confusion matrix, ROC."""
-    from pathlib import Path
-
     from components.evaluate.evaluate import evaluate_model
-    from components.evaluate.evaluate import learning_curves as draw_curves
 
     result = evaluate_model(model.path, test_data.path)
     for name, value in result.scalars.items():
@@ -25,4 +21,3 @@ def evaluate(
     classification_metrics.log_confusion_matrix(result.classes, result.confusion_matrix)
     if result.roc is not None:
         classification_metrics.log_roc_curve(result.roc.fpr, result.roc.tpr, result.roc.thresholds)
-    Path(learning_curves.path).write_text(draw_curves(model.path))

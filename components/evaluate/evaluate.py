@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from components.evaluate.metrics import Evaluation, evaluate_predictions
-from components.evaluate.report import learning_curves_html
 
 
 class EvaluationError(ValueError):
@@ -49,10 +47,3 @@ def _label_indices(values: list[object], classes: list[object]) -> list[int]:
     if unknown:
         raise EvaluationError(f"test labels {unknown[:10]} were never seen in training; classes: {classes}")
     return [index[str(v)] for v in values]
-
-
-def learning_curves(model_dir: str | Path) -> str:
-    """The training history of ``model_dir/metrics.json`` drawn as an HTML page."""
-    path = Path(model_dir) / "metrics.json"
-    history = json.loads(path.read_text()).get("history", []) if path.exists() else []
-    return learning_curves_html(history)

@@ -278,11 +278,10 @@ def _copy_tensorboard(model_dir: str, tensorboard: Any) -> None:
 
 
 def curves_html(history: list[Mapping[str, Any]]) -> str:
-    """Loss and accuracy per epoch as the evaluate step draws them (its names use dashes)."""
+    """Loss and accuracy per epoch, drawn from the trainer's history records."""
     from components.evaluate.report import learning_curves_html
 
-    renamed = [{k.replace("_", "-"): v for k, v in row.items()} for row in history]
-    return learning_curves_html(renamed, title="Training curves")
+    return learning_curves_html(history, title="Training curves")
 
 
 def _json_object(name: str, text: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from components.evaluate.evaluate import EvaluationError, evaluate_model, learning_curves
+from components.evaluate.evaluate import EvaluationError, evaluate_model
 
 
 def test_a_trained_model_scores_well_on_the_held_out_split(trained_model):
@@ -12,11 +12,6 @@ def test_a_trained_model_scores_well_on_the_held_out_split(trained_model):
     assert result.scalars["test-rows"] == 89
     assert sum(map(sum, result.confusion_matrix)) == 89
     assert result.classes == ["0", "1"] and result.roc is not None
-
-
-def test_learning_curves_come_from_the_training_history(trained_model):
-    page = learning_curves(trained_model[0])
-    assert page.count("<polyline") == 4
 
 
 def test_missing_feature_columns_are_named(trained_model, tmp_path):
