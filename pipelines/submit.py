@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,17 @@ class SubmittedRun:
 
 
 def default_client_factory(host: str, namespace: str | None) -> Any:
-    """A real ``kfp.Client``; credentials come from the environment as kfp documents."""
+    """A real ``kfp.Client``; credentials come from the environment as kfp documents.
+
+    Without ``namespace`` kfp keeps its own default (the saved ``kfp`` context or the multi-user
+    profile of the caller) instead of being handed ``None``.
+    """
     import kfp
 
-    return kfp.Client(host=host, namespace=namespace)
+    options = {"namespace": namespace} if namespace else {}
+    with warnings.catch_warnings():  # kfp warns on every construction that it needs a v2 server
+        warnings.simplefilter("ignore", FutureWarning)
+        return kfp.Client(host=host, **options)
 
 
 def submit(
@@ -32,12 +40,17 @@ def submit(
     experiment: str = "kwp",
     namespace: str | None = None,
     run_name: str | None = None,
-    client_factory: Callable[[str, str | None], Any] = default_client_factory,
+    client_factory: Callable[[str, str | None], Any] | None = None,
 ) -> SubmittedRun:
-    """Compile ``name`` and start a run of it on the server at ``host``."""
-    client = client_factory(host, namespace)
+    """Compile ``name`` and start a run of it on the server at ``host``.
+
+    The pipeline is compiled before connecting, so a pipeline that does not compile never reaches the
+    server. ``client_factory(host, namespace)`` defaults to :func:`default_client_factory`, looked up at
+    call time so tests can replace it.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         package = compile_pipeline(name, tmp)
+        client = (client_factory or default_client_factory)(host, namespace)
         result = client.create_run_from_pipeline_package(
             str(Path(package)),
             arguments=dict(arguments),
