@@ -75,11 +75,17 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("katib", help="Katib experiments")
     katib_sub = p.add_subparsers(title="katib commands", metavar="COMMAND")
-    k = katib_sub.add_parser("run", help="run a Katib Experiment YAML")
-    k.add_argument("experiment", help="path to an Experiment YAML")
+    katib_sub.required = True
+    k = katib_sub.add_parser("run", help="run a Katib Experiment YAML on this machine")
+    k.add_argument("experiment", help="path to an Experiment YAML (kubeflow.org/v1beta1)")
     k.add_argument("--local", action="store_true", required=True, help="run trials as local processes")
-    k.add_argument("--out", default=None, help="results directory")
+    k.add_argument("--out", default=None, help="results directory (default: .kwp/katib/<experiment name>)")
     k.add_argument("--max-parallel", type=int, default=None, help="cap on concurrent trials")
+    k.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
+                   help="bind ${kwp.NAME} in the trial template, e.g. --data train=train.parquet")
+    k.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra trial environment")
+    k.add_argument("--seed", type=int, default=0, help="seed of the search algorithm (default: 0)")
+    k.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run")
     k.set_defaults(handler=_katib_run)
 
     p = sub.add_parser("demo", help="the full local demo: seed DuckDB, run pipelines, compile, summarise")
@@ -132,13 +138,19 @@ def _manifests(args: argparse.Namespace) -> int:
 
 
 def _katib_run(args: argparse.Namespace) -> int:
+    """Forward to ``katib.local``'s command, which owns the options' meaning and the exit codes."""
     from katib.local import main as katib_main
 
-    argv = [args.experiment]
+    argv = [args.experiment, "--local", "--seed", str(args.seed)]
     if args.out:
         argv += ["--out", args.out]
-    if args.max_parallel:
+    if args.max_parallel is not None:
         argv += ["--max-parallel", str(args.max_parallel)]
+    for flag, items in (("--data", args.data), ("--env", args.env)):
+        for item in items:
+            argv += [flag, item]
+    if args.overwrite:
+        argv.append("--overwrite")
     return int(katib_main(argv) or 0)
 
 
