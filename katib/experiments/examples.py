@@ -28,6 +28,12 @@ DARTS_OPERATIONS = (
 )  # fmt: skip
 DARTS_FILTER = r"([\w-]+)=(Genotype.*)"
 WIDTHS = ("64", "128", "64,32", "128,64")
+DARTS_SETTINGS: dict[str, object] = {
+    "num_epochs": 10, "batch_size": 64, "num_workers": 0, "init_channels": 8, "print_step": 10,
+    "num_nodes": 3, "stem_multiplier": 3,
+}  # fmt: skip
+# A trial only needs its metrics on stdout: no TensorBoard event files.
+TRIAL_ARGS = ("--no-tensorboard",)
 VALIDATION_OBJECTIVE = Objective(
     "val-loss", "minimize", additional_metrics=("val-accuracy", "loss", "accuracy")
 )
@@ -55,7 +61,7 @@ def hyperband_example(
     """Hyperband over the MLP, resource = epochs (1..R), each trial a PyTorchJob: one full iteration."""
     trainer, _ = _images()
     space = SearchSpace.of([*mlp_space(), integer("epochs", 1, max_resource)])
-    command = training_command(space, train=train, validation=validation)
+    command = training_command(space, fixed_args=TRIAL_ARGS, train=train, validation=validation)
     total = sum(b.trial_count for b in brackets(max_resource, eta))
     experiment = build_experiment(
         name,
@@ -71,9 +77,16 @@ def hyperband_example(
 
 
 def darts_example(
-    *, num_layers: int = 3, num_epochs: int = 10, train: str = TRAIN, name: str = "kwp-darts-digits"
+    *,
+    num_layers: int = 3,
+    settings: Mapping[str, object] | None = None,
+    train: str = TRAIN,
+    name: str = "kwp-darts-digits",
 ) -> dict[str, Any]:
-    """One DARTS search on digits in one trial (Katib's DARTS settings, Best-Genotype collector filter)."""
+    """One DARTS search on digits in one trial (Katib's DARTS settings, Best-Genotype collector filter).
+
+    ``settings`` override the example's DARTS settings (sized for 8x8 digits on a few CPU cores).
+    """
     _, darts_image = _images()
     names = {
         "algorithmSettings": "algorithm-settings",
@@ -81,14 +94,14 @@ def darts_example(
         "numberLayers": "num-layers",
     }
     command = ["python", "-m", "katib.darts"]
-    for flag, param in (("--algorithm-settings", "algorithmSettings"), ("--search-space", "searchSpace"),
-                        ("--num-layers", "numberLayers")):  # fmt: skip
+    for flag, param in (
+        ("--algorithm-settings", "algorithmSettings"),
+        ("--search-space", "searchSpace"),
+        ("--num-layers", "numberLayers"),
+    ):
         command += [flag, "${trialParameters." + param + "}"]
     command += ["--data", train]
-    algorithm = Algorithm.darts(
-        num_epochs=num_epochs, batch_size=64, num_workers=0, init_channels=8, print_step=10, num_nodes=3,
-        stem_multiplier=3,
-    )  # fmt: skip
+    algorithm = Algorithm.darts(**(DARTS_SETTINGS | dict(settings or {})))
     experiment = build_experiment(
         name,
         objective=Objective("Best-Genotype", "maximize"),
@@ -125,8 +138,8 @@ def search_example(
         space, chosen, total, parallel = mlp_space(), Algorithm.tpe(seed=1), 24, 2
     else:
         raise ExperimentError(f"no search example for {algorithm!r}; choose grid, random or tpe")
-    command = training_command(space, torchrun=False, fixed_args=["--epochs", str(epochs)], train=train,
-                               validation=validation)  # fmt: skip
+    fixed = ["--epochs", str(epochs), *TRIAL_ARGS]
+    command = training_command(space, torchrun=False, fixed_args=fixed, train=train, validation=validation)
     experiment = build_experiment(
         name or f"kwp-{algorithm}-digits",
         objective=VALIDATION_OBJECTIVE,
