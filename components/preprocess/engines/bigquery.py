@@ -276,7 +276,9 @@ class BigQueryEngine(Engine):
     def _wait(self, job: Any) -> Any:
         """Wait for a job; cancel it and raise if the timeout passes (a stuck job must not bill on)."""
         try:
-            return job.result(timeout=self.timeout_s)
+            result = job.result(timeout=self.timeout_s)
+            log.info("BigQuery job %s done", job.job_id)
+            return result
         except concurrent.futures.TimeoutError as err:
             with contextlib.suppress(gexc.GoogleAPIError):
                 job.cancel()

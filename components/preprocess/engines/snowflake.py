@@ -206,7 +206,7 @@ class SnowflakeEngine(Engine):
             settings["login_timeout"] = self.login_timeout_s
         if self.network_timeout_s:
             settings["network_timeout"] = self.network_timeout_s
-        log.info("connecting to Snowflake %s", {k: v for k, v in settings.items()})
+        log.info("connecting to Snowflake %s", settings)  # settings hold no credential
         try:
             return snowflake.connector.connect(
                 **settings,

@@ -192,10 +192,10 @@ def bq_dataset(bq_emulator: BigQueryEmulator) -> Iterator[str]:
 
 @pytest.fixture
 def bigquery_engine(bq_emulator: BigQueryEmulator, bq_dataset: str):
-    """A BigQueryEngine built from its URL, reading through the emulator's Storage Read API."""
-    from components.preprocess.engines.bigquery import BigQueryEngine
+    """A BigQueryEngine built from its URL by ``engines.connect``, reading through Storage Read."""
+    from components.preprocess.engines import connect
 
-    engine = BigQueryEngine.from_url(bq_emulator.url(bq_dataset))
+    engine = connect(bq_emulator.url(bq_dataset))
     yield engine
     engine.close()
 
@@ -263,11 +263,11 @@ def snowflake_engines(request: pytest.FixtureRequest, snowflake_credentials: dic
     against fakesnow's server (real connector over HTTP) or its in-process patch of the connector."""
     import fakesnow
 
-    from components.preprocess.engines.snowflake import SnowflakeEngine
+    from components.preprocess.engines import connect
 
     with contextlib.ExitStack() as stack:
 
-        def make(mode: str) -> SnowflakeEngine:
+        def make(mode: str):
             if mode == "server":
                 url = request.getfixturevalue("fakesnow_server").url("KWP_TEST", _unique_schema())
             elif mode == "patch":
@@ -275,7 +275,7 @@ def snowflake_engines(request: pytest.FixtureRequest, snowflake_credentials: dic
                 url = f"snowflake://fakesnow/KWP_TEST/{_unique_schema()}?warehouse=TEST_WH"
             else:
                 raise ValueError(f"unknown fakesnow mode {mode!r}; valid: server, patch")
-            engine = SnowflakeEngine.from_url(url)
+            engine = connect(url)
             engine.connection  # noqa: B018 - connect now, inside the patch where there is one
             stack.callback(engine.close)
             return engine

@@ -161,7 +161,7 @@ def test_syntax_errors_become_warehouse_errors(bigquery_engine: BigQueryEngine) 
 
 @pytest.mark.parametrize("storage_api", [True, False], ids=["storage-read", "rest-pages"])
 def test_tables_stream_out_in_bounded_batches(bq_emulator, bq_dataset: str, storage_api: bool) -> None:
-    engine = BigQueryEngine.from_url(bq_emulator.url(bq_dataset, storage_api=storage_api))
+    engine = connect(bq_emulator.url(bq_dataset, storage_api=storage_api))
     data = sample(500)
     engine.load_arrow(engine.qualify("source"), data)
     batches = list(engine.iter_batches(engine.qualify("source"), batch_rows=64))

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from components.preprocess import split, sql, stats
+from components.preprocess.engines import connect
 from components.preprocess.engines.base import Engine
-from components.preprocess.engines.bigquery import BigQueryEngine
 from components.preprocess.run import run_preprocess
 from components.preprocess.spec import SPLITS, ColumnSpec, PreprocessSpec, SplitFractions, Transform
 
@@ -106,7 +106,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     if request.param == "bigquery":
         # REST pages: the emulator's Storage Read path costs ~0.5 s per table (covered in test_bigquery).
         emulator, dataset = request.getfixturevalue("bq_emulator"), request.getfixturevalue("bq_dataset")
-        engine = BigQueryEngine.from_url(emulator.url(dataset, storage_api=False))
+        engine = connect(emulator.url(dataset, storage_api=False))
         request.addfinalizer(engine.close)
         return engine
     return request.getfixturevalue("snowflake_engines")(request.param.removeprefix("snowflake-"))
