@@ -23,7 +23,7 @@ from typing import Any
 from katib.algorithms import FAILED, KILLED, METRICS_UNAVAILABLE, SUCCEEDED, Suggestion, Trial
 from katib.experiments import experiment_to_yaml
 from katib.local.command import substitute, substitution_values, trial_command
-from katib.local.experiment import LocalExperiment, prepare
+from katib.local.experiment import LocalExperiment, LocalRunError, prepare
 from katib.local.process import TrialProcess
 from katib.local.report import RESULT_FILES, write_results
 from katib.local.results import (
@@ -64,6 +64,8 @@ def run_experiment(
     Returns the result also when the experiment failed (check ``result.status`` or call
     ``result.raise_for_status()``); raises for an Experiment that cannot run at all.
     """
+    if max_parallel is not None and max_parallel < 0:
+        raise LocalRunError(f"max_parallel must be >= 0 (0 = no extra cap), got {max_parallel}")
     experiment = prepare(source, data)
     out = _claim(Path(out_dir), overwrite)
     (out / "experiment.yaml").write_text(experiment_to_yaml(experiment.document))
