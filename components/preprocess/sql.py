@@ -109,7 +109,7 @@ def profile_query(spec: PreprocessSpec, source: TableRef) -> exp.Select:
 
 
 def split_table_query(spec: PreprocessSpec, source: TableRef, dest: TableRef, dialect: str,
-                      replace: bool = False) -> exp.Create:
+                      replace: bool = False, temporary: bool = False) -> exp.Create:
     """CTAS ``dest`` with key, label, feature columns and ``__kwp_split``; the hash is computed once."""
     names = [spec.key_column, spec.label_column, *(c.name for c in spec.feature_specs)]
     inner = exp.select(*(col(n) for n in names),
@@ -118,11 +118,12 @@ def split_table_query(spec: PreprocessSpec, source: TableRef, dest: TableRef, di
     outer = exp.select(*(col(n) for n in names),
                        splitting.split_case(exp.column(_BUCKET), spec.split).as_(ident(SPLIT_COLUMN)))
     outer = outer.from_(inner.subquery("kwp_src"))
-    return _ctas(dest, outer, replace)
+    return _ctas(dest, outer, replace, temporary)
 
 
-def _ctas(dest: TableRef, query: exp.Expression, replace: bool) -> exp.Create:
-    return exp.Create(this=table(dest), kind="TABLE", replace=replace, expression=query)
+def _ctas(dest: TableRef, query: exp.Expression, replace: bool, temporary: bool = False) -> exp.Create:
+    props = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
+    return exp.Create(this=table(dest), kind="TABLE", replace=replace, expression=query, properties=props)
 
 
 def _split_rows(split_table: TableRef, split: str) -> exp.Select:

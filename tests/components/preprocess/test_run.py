@@ -44,7 +44,25 @@ def test_end_to_end_outputs_and_counts(synthetic, tmp_path):
     assert saved == result.stats and saved["row_counts"] == counts
     nulls = synthetic.fetch_rows("SELECT count(*) - count(x0) AS n FROM synthetic")[0]["n"]
     assert saved["null_counts"]["x0"] == nulls > 0
-    assert {str(t) for t in result.tables.values()} == {f"synthetic_kwp_{s}" for s in ("split", *counts)}
+    assert {str(result.tables[s]) for s in counts} == {f"synthetic_kwp_{s}" for s in counts}
+    assert tables(synthetic) == {"synthetic", *(f"synthetic_kwp_{s}" for s in counts)}  # temp split dropped
+
+
+def tables(duck) -> set[str]:
+    return {r["table_name"] for r in duck.fetch_rows("SELECT table_name FROM information_schema.tables")}
+
+
+def test_persistent_split_table_on_engines_without_temporary_tables(synthetic, tmp_path):
+    synthetic.temporary_split_table = False  # the path BigQuery and Snowflake take
+    result = run_preprocess(datasets.synthetic_spec(), synthetic, str(tmp_path / "a"))
+    assert str(result.tables["split"]) == "synthetic_kwp_split"
+    query = 'SELECT "__kwp_split" AS s, count(*) AS n FROM synthetic_kwp_split GROUP BY 1'
+    rows = synthetic.fetch_rows(query)
+    assert {r["s"]: r["n"] for r in rows} == result.row_counts
+    with pytest.raises(TableExistsError, match="synthetic_kwp_split"):
+        run_preprocess(datasets.synthetic_spec(), synthetic, str(tmp_path / "b"))
+    again = run_preprocess(datasets.synthetic_spec(), synthetic, str(tmp_path / "a"), overwrite=True)
+    assert again.row_counts == result.row_counts
 
 
 def test_zero_variance_gives_zero_never_nan(synthetic, tmp_path):
@@ -122,7 +140,7 @@ def test_empty_table(duck, tmp_path):
     duck.execute('CREATE TABLE "t" (id BIGINT, y BIGINT, x DOUBLE)')
     with pytest.raises(EmptyTableError, match="source table t has no rows"):
         run_preprocess(simple_spec(), duck, str(tmp_path))
-    assert not duck.table_exists(TableRef("t_kwp_split"))
+    assert tables(duck) == {"t"}
 
 
 def test_null_key(duck, tmp_path):
@@ -137,7 +155,7 @@ def test_empty_training_split_leaves_nothing_behind(duck, tmp_path):
     duck.load_arrow(TableRef("t"), pa.table({"id": ids, "y": [0] * 30, "x": [1.0] * 30}))
     with pytest.raises(EmptySplitError, match="training split of 't' is empty"):
         run_preprocess(simple_spec(split=fractions), duck, str(tmp_path))
-    assert not duck.table_exists(TableRef("t_kwp_split"))
+    assert tables(duck) == {"t"}
     assert list(tmp_path.iterdir()) == []
 
 
@@ -153,7 +171,7 @@ def test_all_null_in_training_split_only(duck, tmp_path):
     duck.load_arrow(TableRef("t"), pa.table({"id": ids, "y": [0] * 100, "x": pa.array(x, pa.float64())}))
     with pytest.raises(AllNullColumnError, match="only NULL values in the training split"):
         run_preprocess(simple_spec(), duck, str(tmp_path))
-    assert not duck.table_exists(TableRef("t_kwp_split"))
+    assert tables(duck) == {"t"}
 
 
 def test_all_null_column_imputed_with_constant_is_fine(duck, tmp_path):
@@ -167,13 +185,13 @@ def test_existing_destination_refused_unless_overwrite(synthetic, tmp_path):
     spec = datasets.synthetic_spec()
     run_preprocess(spec, synthetic, str(tmp_path / "a"))
     before = (tmp_path / "a" / "stats.json").read_bytes()
-    with pytest.raises(TableExistsError, match=r"destination table\(s\) \['synthetic_kwp_split'"):
+    with pytest.raises(TableExistsError, match=r"destination table\(s\) \['synthetic_kwp_train'"):
         run_preprocess(spec, synthetic, str(tmp_path / "b"))
     assert not (tmp_path / "b").exists()
     with pytest.raises(OutputExistsError, match="already exist; nothing was written"):
         run_preprocess(PreprocessSpec.from_dict({**spec.to_dict(), "destination_prefix": "other"}),
                        synthetic, str(tmp_path / "a"))
-    assert not synthetic.table_exists(TableRef("other_split"))
+    assert not synthetic.table_exists(TableRef("other_train"))
     assert (tmp_path / "a" / "stats.json").read_bytes() == before
     again = run_preprocess(spec, synthetic, OutputPaths.in_directory(str(tmp_path / "a")), overwrite=True)
     # Parallel float sums may differ in the last bit between runs; everything else is identical.
