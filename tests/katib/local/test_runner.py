@@ -264,3 +264,8 @@ def test_data_bindings_become_absolute_paths(make_experiment, tmp_path, monkeypa
     )
     result = run_experiment(experiment, tmp_path / "out", data={"train": "train.parquet"}, log=_quiet)
     assert result.succeeded and (tmp_path / "train.parquet.json").exists()
+
+
+def test_negative_max_parallel_is_rejected(make_experiment, tmp_path):
+    with pytest.raises(LocalRunError, match="max_parallel must be >= 0"):
+        run_experiment(make_experiment(Algorithm.random(seed=0)), tmp_path, max_parallel=-1, log=_quiet)
