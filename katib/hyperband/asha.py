@@ -2,7 +2,7 @@
 
 A bracket ``s`` has rungs with resources ``R * eta^(i - s)``, i = 0..s, as in Hyperband. Whenever a
 slot is free we promote a configuration that is in the top ``floor(|done| / eta)`` of its rung's
-finished trials and not yet on the next rung (highest rung first); if there is none we start a new
+successful trials and not yet on the next rung (highest rung first); if there is none we start a new
 configuration. Nothing ever waits. With ``async_brackets > 1`` new configurations go round-robin to
 the brackets ``s_max, s_max - 1, ...`` (asynchronous Hyperband).
 """
