@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -42,13 +43,14 @@ def kwp(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def parse_strictly(path: Path) -> pipeline_spec_pb2.PipelineSpec:
+def parse_strictly(path: Path) -> tuple[Any, Any]:
+    """The package as KFP's server reads it: unknown fields are errors, not ignored."""
     documents = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
-    assert 1 <= len(documents) <= 2, f"{path}: expected PipelineSpec [+ PlatformSpec]"
+    assert 1 <= len(documents) <= 2, f"expected PipelineSpec [+ PlatformSpec], got {len(documents)} documents"
     spec = json_format.ParseDict(documents[0], pipeline_spec_pb2.PipelineSpec())
-    if len(documents) == 2:
-        json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
-    return spec
+    if len(documents) == 1:
+        return spec, None
+    return spec, json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
 
 
 def one_error_line(err: str) -> str:
@@ -209,7 +211,10 @@ def test_compile_writes_every_pipeline_deterministically_and_strictly(shipped_on
     for name in shipped_only:
         first, second = tmp_path / "a" / f"{name}.yaml", tmp_path / "b" / f"{name}.yaml"
         assert first.read_bytes() == second.read_bytes(), f"{name} does not compile deterministically"
-        assert parse_strictly(first).pipeline_info.name == name
+        spec, platform = parse_strictly(first)
+        assert spec.pipeline_info.name == name
+        # Cluster settings (secrets, PVC, accelerators) travel in the kfp-kubernetes PlatformSpec.
+        assert platform is not None and "kubernetes" in platform.platforms, f"{name} has no PlatformSpec"
 
 
 def test_manifests_writes_the_generated_tree(capsys, tmp_path):

@@ -6,6 +6,7 @@ No KFP server runs here, so the client is ``FakeKfpClient``: it checks every cal
 
 import inspect
 from pathlib import Path
+from typing import Any
 
 import kfp
 import pytest
@@ -52,14 +53,14 @@ def clients(monkeypatch) -> list[FakeKfpClient]:
     return made
 
 
-def parse_strictly(text: str) -> pipeline_spec_pb2.PipelineSpec:
+def parse_strictly(text: str) -> tuple[Any, Any]:
     """The package as KFP's server reads it: unknown fields are errors, not ignored."""
     documents = [d for d in yaml.safe_load_all(text) if d is not None]
     assert 1 <= len(documents) <= 2, f"expected PipelineSpec [+ PlatformSpec], got {len(documents)} documents"
     spec = json_format.ParseDict(documents[0], pipeline_spec_pb2.PipelineSpec())
-    if len(documents) == 2:
-        json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
-    return spec
+    if len(documents) == 1:
+        return spec, None
+    return spec, json_format.ParseDict(documents[1], pipeline_spec_pb2.PlatformSpec())
 
 
 def test_submit_uploads_a_strict_package_and_starts_a_named_run(clients, tmp_path):
@@ -83,7 +84,8 @@ def test_submit_uploads_a_strict_package_and_starts_a_named_run(clients, tmp_pat
     assert run == SubmittedRun(
         run_id="run-0001", url="https://kubeflow.example.com/pipeline/#/runs/details/run-0001"
     )
-    spec = parse_strictly(call["package"])
+    spec, platform = parse_strictly(call["package"])
+    assert platform is not None and "kubernetes" in platform.platforms
     assert spec.pipeline_info.name == PIPELINE
     inputs = spec.root.input_definitions.parameters
     integer = pipeline_spec_pb2.ParameterType.NUMBER_INTEGER
