@@ -25,7 +25,7 @@ from components.preprocess.engines.base import (
 )
 
 #: A quarter of a 24 GB machine's memory, at most; DuckDB spills beyond it.
-DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 class DuckDBEngine(Engine):
