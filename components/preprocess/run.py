@@ -141,6 +141,14 @@ def _export(engine: Engine, table: TableRef, path: str, batch_rows: int) -> int:
     return files.write_parquet(path, engine.iter_batches(table, batch_rows), schema)
 
 
-def _schema(engine: Engine, table: TableRef) -> pa.Schema | None:
+_ARROW_TYPES = {"integer": pa.int64(), "real": pa.float64(), "text": pa.string(), "boolean": pa.bool_()}
+
+
+def _schema(engine: Engine, table: TableRef) -> pa.Schema:
+    """The schema an empty split's file gets: the engine's own when it offers one (``arrow_schema``)."""
     getter = getattr(engine, "arrow_schema", None)
-    return getter(table) if getter is not None else None
+    if getter is not None:
+        return getter(table)
+    types = engine.column_types(table)
+    return pa.schema([(name, _ARROW_TYPES.get(validate.type_class(t, engine.dialect), pa.string()))
+                      for name, t in types.items()])

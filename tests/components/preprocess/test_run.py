@@ -214,3 +214,21 @@ def test_runs_from_a_url(tmp_path):
     result = run_preprocess(datasets.default_spec("wine"), f"duckdb://{path}", str(tmp_path / "out"))
     assert sum(result.row_counts.values()) == 178
     assert len(result.feature_columns) == 13
+
+
+def test_empty_validation_split_still_gets_a_parquet_file(duck, tmp_path):
+    fractions = SplitFractions(0.9, 0.0, 0.1)
+    load(duck, "t", x=[float(i) for i in range(50)])
+    result = run_preprocess(simple_spec(split=fractions), duck, str(tmp_path))
+    empty = pq.read_table(tmp_path / "validation.parquet")
+    assert result.row_counts["validation"] == empty.num_rows == 0
+    assert empty.column_names == ["id", "y", "x"]
+
+
+def test_empty_split_schema_without_engine_help(duck):
+    from components.preprocess.run import _schema
+
+    load(duck, "t", x=[1.0], s=["a"])
+    duck.arrow_schema = None  # as an adapter without the optional hook
+    want = [("id", pa.int64()), ("y", pa.int64()), ("x", pa.float64()), ("s", pa.string())]
+    assert _schema(duck, TableRef("t")) == pa.schema(want)
