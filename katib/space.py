@@ -100,7 +100,7 @@ class Parameter:
             value = self.low + round((value - self.low) / self.step) * self.step
             value = min(value, self.high)
         if self.type == "int":
-            return int(round(value))
+            return round(value)
         return float(value)
 
     def grid(self, points: int = 5) -> list[Value]:
@@ -111,7 +111,7 @@ class Parameter:
         if self.type == "int" and not self.step and self.high - self.low + 1 <= points:
             return list(range(int(self.low), int(self.high) + 1))
         if self.step:
-            count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+            count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
             return _unique(self.snap(self.low + i * self.step) for i in range(count))
         if points < 2 or self.low == self.high:
             return [self.snap(self.low)]

@@ -18,8 +18,8 @@ from typing import Any, TextIO
 from pipelines.params import parse_params, pipeline_parameter_types
 from pipelines.registry import load_pipeline
 
-#: Parameters a local run sets unless the user does: everything runs as local processes.
-LOCAL_DEFAULTS = {"train_backend": "local", "tune_mode": "local", "search_mode": "local"}
+#: Parameters a local run sets unless the user does: everything runs as local processes on one node.
+LOCAL_DEFAULTS = {"train_backend": "local", "tune_mode": "local", "search_mode": "local", "num_nodes": 1}
 DEFAULT_DATASET = "digits"
 #: Metric values shown per artifact in the closing summary; all of them go to summary.json.
 MAX_SHOWN = 12

@@ -1,0 +1,67 @@
+"""``hyperband-tune``: preprocess -> Katib Hyperband -> train the best configuration fully -> ONNX."""
+
+from kfp import dsl
+
+from components.tune.component import tune
+from components.tune.steps import best_training_args, hyperband_experiment
+from pipelines import cluster
+from pipelines.defaults import DEFAULT_SPEC_JSON, DEFAULT_WAREHOUSE_URL
+from pipelines.steps import evaluate_and_export, preprocess_step, train_step
+
+
+@dsl.pipeline(
+    name="hyperband-tune",
+    description="Preprocess in the warehouse, search learning rate, width and dropout with Katib "
+    "(kwp-hyperband, resource = epochs), train the best configuration with the full resource, "
+    "evaluate it and export it to ONNX.",
+)
+def hyperband_tune(
+    warehouse_url: str = DEFAULT_WAREHOUSE_URL,
+    spec_json: str = DEFAULT_SPEC_JSON,
+    overwrite: bool = False,
+    max_epochs: int = 27,
+    eta: int = 3,
+    parallel_trials: int = 3,
+    tune_mode: str = "kubernetes",
+    tune_timeout_s: int = 86400,
+    train_backend: str = "kubernetes",
+    num_nodes: int = 2,
+    nproc_per_node: int = 1,
+    batch_size: int = 64,
+    gpus_per_node: int = 0,
+    namespace: str = "",
+    checkpoint_pvc: str = "kwp-checkpoints",
+    embed_preprocessing: bool = True,
+):
+    prep = preprocess_step(spec_json, warehouse_url, overwrite)
+    experiment = hyperband_experiment(max_epochs=max_epochs, eta=eta, parallel_trials=parallel_trials)
+    experiment.set_display_name("Hyperband Experiment")
+    search = tune(
+        experiment_spec=experiment.output,
+        train=prep.outputs["train"],
+        validation=prep.outputs["validation"],
+        mode=tune_mode,
+        namespace=namespace,
+        timeout_s=tune_timeout_s,
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+    )
+    search.set_display_name("Katib Hyperband search")
+    search.set_retry(num_retries=2, backoff_duration="60s")  # re-attaches to its Experiment
+    cluster.light(search)
+    best = best_training_args(best_parameters=search.outputs["best_parameters"], resource_name="epochs")
+    best.set_display_name("best configuration")
+    trained = train_step(
+        prep,
+        backend=train_backend,
+        num_nodes=num_nodes,
+        nproc_per_node=nproc_per_node,
+        epochs=max_epochs,
+        batch_size=batch_size,
+        lr=best.outputs["lr"],
+        extra_args=best.outputs["extra_args"],
+        gpu=gpus_per_node,
+        namespace=namespace,
+        checkpoint_pvc=checkpoint_pvc,
+    )
+    evaluate_and_export(trained.outputs["model"], prep, embed_preprocessing)
