@@ -41,6 +41,7 @@ def darts_nas(
         experiment_spec=experiment.output,
         train=prep.outputs["train"],
         validation=prep.outputs["validation"],
+        stats=prep.outputs["stats"],
         mode=search_mode,
         namespace=namespace,
         timeout_s=search_timeout_s,

@@ -40,6 +40,7 @@ def hyperband_tune(
         experiment_spec=experiment.output,
         train=prep.outputs["train"],
         validation=prep.outputs["validation"],
+        stats=prep.outputs["stats"],
         mode=tune_mode,
         namespace=namespace,
         timeout_s=tune_timeout_s,

@@ -15,6 +15,7 @@ def tune(
     best_trial: dsl.Output[dsl.Artifact],
     train: dsl.Input[dsl.Dataset] = None,
     validation: dsl.Input[dsl.Dataset] = None,
+    stats: dsl.Input[dsl.Artifact] = None,
     mode: str = "kubernetes",
     namespace: str = "",
     timeout_s: int = 86400,
@@ -27,9 +28,10 @@ def tune(
 ) -> NamedTuple("TuneOutputs", best_parameters=str, best_objective=str, experiment_name=str):
     """Tune hyperparameters (or search an architecture) with a Katib Experiment.
 
-    experiment_spec: the Experiment as YAML or JSON; ``${kwp.train}`` / ``${kwp.validation}`` in its
-    trial template become the ``train`` / ``validation`` inputs (their URIs on a cluster, their paths
-    locally); extra_data: JSON {"name": "uri"} for more ``${kwp.name}`` placeholders.
+    experiment_spec: the Experiment as YAML or JSON; ``${kwp.train}`` / ``${kwp.validation}`` /
+    ``${kwp.stats}`` in its trial template become the ``train`` / ``validation`` / ``stats`` inputs
+    (their URIs on a cluster, their paths locally); extra_data: JSON {"name": "uri"} for more
+    ``${kwp.name}`` placeholders.
     mode="kubernetes" creates the Experiment (named from run_id/task_id: pass
     dsl.PIPELINE_JOB_ID_PLACEHOLDER and dsl.PIPELINE_TASK_ID_PLACEHOLDER so a restarted step re-attaches),
     waits up to timeout_s, then deletes it per delete_after (never, on_success, always).
@@ -41,7 +43,7 @@ def tune(
     from components.tune.outputs import publish
     from components.tune.run import TuneRequest, data_bindings, run_tune
 
-    data = data_bindings(mode, {"train": train, "validation": validation}, extra_data)
+    data = data_bindings(mode, {"train": train, "validation": validation, "stats": stats}, extra_data)
     request = TuneRequest(
         experiment_spec, mode=mode, data=data,
         namespace=namespace, timeout_s=timeout_s, delete_after=delete_after, task_id=task_id, poll_s=poll_s,

@@ -22,6 +22,7 @@ from katib.space import SearchSpace, categorical, discrete, double, integer
 
 TRAIN = "${kwp.train}"
 VALIDATION = "${kwp.validation}"
+STATS = "${kwp.stats}"
 DARTS_OPERATIONS = (
     "separable_convolution_3x3", "separable_convolution_5x5", "dilated_convolution_3x3",
     "dilated_convolution_5x5", "avg_pooling_3x3", "max_pooling_3x3", "skip_connection",
@@ -100,7 +101,7 @@ def darts_example(
         ("--num-layers", "numberLayers"),
     ):
         command += [flag, "${trialParameters." + param + "}"]
-    command += ["--data", train]
+    command += ["--data", train, "--stats", STATS]
     algorithm = Algorithm.darts(**(DARTS_SETTINGS | dict(settings or {})))
     experiment = build_experiment(
         name,

@@ -52,16 +52,20 @@ def training_command(
     torchrun: bool = True,
     train: str = "${kwp.train}",
     validation: str = "${kwp.validation}",
+    stats: str | None = "${kwp.stats}",
     model_dir: str = "model",
 ) -> list[str]:
     """The training entry point with data, fixed arguments and one flag per search parameter.
 
     ``torchrun -m components.train`` takes its topology from the PET_* variables a PyTorchJob injects;
     ``torchrun=False`` gives plain ``python -m components.train`` for a Job. ``${kwp.train}`` and
-    ``${kwp.validation}`` are data bindings resolved by the tune component or the local runner.
+    ``${kwp.validation}`` are data bindings resolved by the tune component or the local runner;
+    ``${kwp.stats}`` (the preprocessing statistics) tells the trainer which columns are features.
     """
     head = ["torchrun", "-m", TRAIN_MODULE] if torchrun else ["python", "-m", TRAIN_MODULE]
     data = ["--train", train, "--validation", validation, "--model-dir", model_dir]
+    if stats:
+        data += ["--stats", stats]
     return head + data + list(fixed_args) + parameter_args(space, flags)
 
 

@@ -45,10 +45,11 @@ def test_darts_example_uses_katibs_genotype_filter_and_one_trial():
 
 def test_data_bindings_are_listed_and_resolved():
     doc = search_example("random")
-    assert unbound(doc) == ["train", "validation"]
-    bound = bind(doc, {"train": "gs://b/train.parquet", "validation": "gs://b/val.parquet"})
+    assert unbound(doc) == ["stats", "train", "validation"]
+    bound = bind(doc, {"train": "gs://b/train.parquet", "validation": "gs://b/val.parquet",
+                       "stats": "gs://b/stats.json"})  # fmt: skip
     assert unbound(bound) == [] and "gs://b/train.parquet" in experiment_to_yaml(bound)
-    assert unbound(doc) == ["train", "validation"]  # the original is untouched
+    assert unbound(doc) == ["stats", "train", "validation"]  # the original is untouched
 
 
 def test_unknown_search_example_is_an_error():
@@ -57,7 +58,8 @@ def test_unknown_search_example_is_an_error():
 
 
 def test_write_examples_binds_data_and_refuses_to_overwrite(tmp_path):
-    paths = write_examples(tmp_path, data={"train": "/d/t.parquet", "validation": "/d/v.parquet"})
+    data = {"train": "/d/t.parquet", "validation": "/d/v.parquet", "stats": "/d/stats.json"}
+    paths = write_examples(tmp_path, data=data)
     assert sorted(p.name for p in paths) == [f"experiment-{n}.yaml" for n in sorted(example_experiments())]
     doc = yaml.safe_load((tmp_path / "experiment-grid.yaml").read_text())
     assert unbound(doc) == [] and "/d/t.parquet" in str(doc)

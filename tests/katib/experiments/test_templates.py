@@ -68,16 +68,18 @@ def test_job_template_runs_once_without_retries(space):
 
 def test_training_command_has_data_bindings_and_one_flag_per_parameter(space):
     command = training_command(space, flags={"lr": "--learning-rate"}, fixed_args=["--seed", "0"])
-    assert command[3:9] == [
+    assert command[3:11] == [
         "--train",
         "${kwp.train}",
         "--validation",
         "${kwp.validation}",
         "--model-dir",
         "model",
+        "--stats",
+        "${kwp.stats}",
     ]
-    assert command[9:11] == ["--seed", "0"]
-    assert command[11:] == [
+    assert command[11:13] == ["--seed", "0"]
+    assert command[13:] == [
         "--learning-rate",
         "${trialParameters.lr}",
         "--epochs",

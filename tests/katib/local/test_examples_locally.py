@@ -10,17 +10,24 @@ from katib.local import run_experiment
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
-    """300 digits images (shipped with scikit-learn) as train/validation Parquet files."""
+    """300 digits images (shipped with scikit-learn) as train/validation Parquet files + statistics."""
+    import json
+
     import pandas as pd
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     frame = pd.DataFrame(bunch.data[:300] / 16.0, columns=[f"pixel_{i}" for i in range(64)])
+    features = list(frame.columns)
     frame["label"] = bunch.target[:300]
+    frame["id"] = range(300)  # a key column: the statistics keep it out of the features
     folder = tmp_path_factory.mktemp("digits")
     frame.iloc[:200].to_parquet(folder / "train.parquet")
     frame.iloc[200:].to_parquet(folder / "validation.parquet")
-    return {"train": str(folder / "train.parquet"), "validation": str(folder / "validation.parquet")}
+    stats = {"key_column": "id", "label_column": "label", "feature_columns": features}
+    (folder / "stats.json").write_text(json.dumps(stats))
+    return {name: str(folder / f"{name}.{ext}")
+            for name, ext in (("train", "parquet"), ("validation", "parquet"), ("stats", "json"))}
 
 
 def _shrink(experiment: dict, trials: int) -> dict:
@@ -56,9 +63,8 @@ def test_hyperband_example_runs_its_pytorchjob_master_under_local_torchrun(digit
 def test_darts_example_runs_katibs_suggestion_and_collects_the_genotype(digits, tmp_path):
     tiny = {"num_epochs": 1, "init_channels": 2, "num_nodes": 1, "batch_size": 50, "stem_multiplier": 1}
     experiment = darts_example(num_layers=1, settings=tiny)
-    result = run_experiment(
-        experiment, tmp_path, data={"train": digits["train"]}, env={"OMP_NUM_THREADS": "1"}
-    )
+    data = {"train": digits["train"], "stats": digits["stats"]}
+    result = run_experiment(experiment, tmp_path, data=data, env={"OMP_NUM_THREADS": "1"})
     assert result.succeeded, [t.message for t in result.trials]
     (trial,) = result.trials
     assert trial.objective.startswith("Genotype(normal=[[") and " " not in trial.objective
