@@ -230,7 +230,6 @@ def report(curves: dict[str, list[list[tuple[int, float]]]], budget: int) -> Non
     means = {method: mean_curve(c, budget) for method, c in curves.items()}
     target = means["random"][-1][1]
     random_epochs = epochs_to_reach(means["random"], target)
-    print(f"random_final_mean_best_val_loss={target:.4f}")
     for method in METHODS:
         print(f"{method}_final_mean_best_val_loss={means[method][-1][1]:.4f}")
         print(f"{method}_epochs_to_random_final_best={epochs_to_reach(means[method], target)}")
