@@ -13,6 +13,7 @@ def tune(
     metrics: dsl.Output[dsl.Metrics],
     trials_report: dsl.Output[dsl.Markdown],
     best_trial: dsl.Output[dsl.Artifact],
+    schedule: dsl.Output[dsl.HTML],
     train: dsl.Input[dsl.Dataset] = None,
     validation: dsl.Input[dsl.Dataset] = None,
     stats: dsl.Input[dsl.Artifact] = None,
@@ -51,7 +52,7 @@ def tune(
         workdir=os.path.join(os.path.dirname(metrics.path), "trials"),
     )  # fmt: skip
     result = run_tune(request)
-    values = publish(result, metrics, trials_report, best_trial)
+    values = publish(result, metrics, trials_report, best_trial, schedule)
     result.raise_for_status()
     outputs = collections.namedtuple("TuneOutputs", ["best_parameters", "best_objective", "experiment_name"])
     return outputs(*values)

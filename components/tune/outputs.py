@@ -10,11 +10,17 @@ from typing import Any
 from katib.local import ExperimentResult, markdown_report
 
 
-def publish(result: ExperimentResult, metrics: Any, report: Any, best_trial: Any) -> tuple[str, str, str]:
-    """Fill the three output artifacts; returns (best_parameters JSON, best objective text, name)."""
+def publish(
+    result: ExperimentResult, metrics: Any, report: Any, best_trial: Any, schedule: Any = None
+) -> tuple[str, str, str]:
+    """Fill the output artifacts; returns (best_parameters JSON, best objective text, name)."""
     log_metrics(metrics, result)
     write_report(report, result)
     write_best_trial(best_trial, result)
+    if schedule is not None:
+        from katib.local.charts import schedule_html
+
+        Path(schedule.path).write_text(schedule_html(result))
     return best_parameters_json(result), best_objective_text(result), result.name
 
 

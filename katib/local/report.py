@@ -17,11 +17,13 @@ from typing import Any
 from katib.hyperband import BRACKET_LABEL, CONFIG_LABEL, ITERATION_LABEL, RESOURCE_LABEL, RUNG_LABEL
 from katib.local.results import ExperimentResult, TrialOutcome
 
-RESULT_FILES = ("results.csv", "results.md", "best_trial.json", "experiment_result.json")
+RESULT_FILES = ("results.csv", "results.md", "best_trial.json", "experiment_result.json", "schedule.html")
 
 
 def write_results(result: ExperimentResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write the four result files into ``out_dir``; returns name -> path."""
+    """Write the result files into ``out_dir`` (tables, best trial, schedule picture); name -> path."""
+    from katib.local.charts import schedule_html
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {name: out / name for name in RESULT_FILES}
@@ -29,6 +31,7 @@ def write_results(result: ExperimentResult, out_dir: str | Path) -> dict[str, Pa
     files["results.md"].write_text(markdown_report(result))
     files["best_trial.json"].write_text(json.dumps(result.best_trial_dict(), indent=2, default=str) + "\n")
     files["experiment_result.json"].write_text(json.dumps(result.summary(), indent=2, default=str) + "\n")
+    files["schedule.html"].write_text(schedule_html(result))
     return files
 
 

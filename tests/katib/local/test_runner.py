@@ -78,6 +78,12 @@ def test_hyperband_runs_through_the_core_with_labels_and_resources(make_experime
     assert len(full) == sum(b.rungs[-1].n for b in brackets(9, 3))
     report = (tmp_path / "results.md").read_text()
     assert "## Hyperband brackets" in report and "### Iteration 0, bracket s=2" in report
+    schedule = (tmp_path / "schedule.html").read_text()
+    # one chart per bracket; one dot per trial; a line for every configuration promoted at least once
+    assert [f"bracket s={s}" in schedule for s in (0, 1, 2)] == [True, True, True]
+    assert schedule.count("<circle") == total
+    promoted = sum(b.rungs[1].n for b in brackets(9, 3) if len(b.rungs) > 1)
+    assert schedule.count("<polyline") == promoted
 
 
 def test_goal_stops_the_experiment_early_and_kills_running_trials(make_experiment, tmp_path):
