@@ -136,10 +136,10 @@ def run(
         _agree(error)
         metrics = _train_prepared(options, prepared, str(model_dir), topology, device, reporter, katib_stdout)
     except BaseException:
-        if created and not topology.distributed:  # a private group; peers of a real one may be gone
-            distributed.abandon_process_group()
+        if created:
+            distributed.abandon_process_group(topology)
         raise
-    distributed.destroy_process_group(created)
+    distributed.release_process_group(created, topology)
     return metrics
 
 

@@ -25,15 +25,20 @@ from components.train.errors import CheckpointError, OutputError
 CHECKPOINT_FILE = "checkpoint.pt"
 CHECKPOINT_FORMAT = "kwp.checkpoint"
 CHECKPOINT_VERSION = 1
+#: Options that must match between the run that wrote a checkpoint and the run resuming from it.
+RESUME_KEYS = ("model", "batch_size", "optimizer", "grad_accum_steps", "seed", "fsdp")
 
 
 def fingerprint(model_config: dict[str, Any], options: dict[str, Any]) -> str:
     """A stable hash of what must match for a resume to make sense.
 
+    ``fsdp`` is in because FSDP keys optimizer state by parameter name, plain PyTorch by position.
     Epoch counts, step limits and checkpoint intervals are left out on purpose: raising ``--epochs``
     and restarting continues a finished run (how a Hyperband promotion trains a configuration longer).
     """
-    keep = {k: options.get(k) for k in ("model", "batch_size", "optimizer", "grad_accum_steps", "seed")}
+    keep = {
+        k: options.get(k) for k in ("model", "batch_size", "optimizer", "grad_accum_steps", "seed", "fsdp")
+    }
     payload = json.dumps({"model": model_config, "options": keep}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -117,22 +118,22 @@ def init_process_group(topology: Topology, device: torch.device, *, needed: bool
     return True
 
 
-def barrier() -> None:
-    if dist.is_initialized():
-        dist.barrier()
+def release_process_group(created: bool, topology: Topology) -> None:
+    """After a successful run: destroy a private single-process group (in-process callers run many
+    trainings), but keep a launched job's group until the process ends through
+    :func:`components.train.shutdown.exit_process` (destroying it can hang or abort; see there)."""
+    if not created or not dist.is_initialized():
+        return
+    if topology.launched:
+        return
+    gc.collect()  # free wrapped modules while the group is still registered
+    dist.destroy_process_group()
 
 
-def destroy_process_group(created: bool) -> None:
-    """Leave the group after every rank arrived, so no peer is still talking to us when sockets close."""
-    if created and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
-
-
-def abandon_process_group() -> None:
-    """Leave the group after a failure, without waiting for peers that may be gone."""
-    if dist.is_initialized():
-        with contextlib.suppress(RuntimeError):  # peers gone; the original error follows
+def abandon_process_group(topology: Topology) -> None:
+    """After a failure: drop a private group; a launched job's process exits with the error next."""
+    if dist.is_initialized() and not topology.launched:
+        with contextlib.suppress(RuntimeError):
             dist.destroy_process_group()
 
 

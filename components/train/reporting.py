@@ -56,15 +56,16 @@ class TensorBoardReporter:
     """
 
     def __init__(self, log_dir: str | Path) -> None:
+        from torch.utils.tensorboard import SummaryWriter  # imported here, not inside the timed loop
+
+        self.writer_class = SummaryWriter
         self.log_dir = str(log_dir)
         self.writer = None
 
     def on_epoch_end(self, record: dict[str, Any]) -> None:
         step = record["epoch"]
         if self.writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(log_dir=self.log_dir, purge_step=step)
+            self.writer = self.writer_class(log_dir=self.log_dir, purge_step=step)
         for key, tag in (
             ("loss", "loss/train"),
             ("val_loss", "loss/validation"),
