@@ -1,0 +1,47 @@
+"""Every shipped pipeline compiles deterministically to a spec KFP parses strictly (golden files)."""
+
+import pytest
+import yaml
+from google.protobuf import json_format
+from kfp.kubernetes import kubernetes_executor_config_pb2
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from pipelines.compile import compile_pipeline
+from pipelines.registry import PIPELINES
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    return {name: compile_pipeline(name, out).read_text() for name in PIPELINES}
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_compiled_pipeline_matches_its_golden_file(compiled, golden, name):
+    golden(f"pipelines/{name}.yaml", compiled[name])
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_compiled_pipeline_parses_strictly_with_platform_settings(compiled, name):
+    pipeline_doc, platform_doc = yaml.safe_load_all(compiled[name])
+    spec = json_format.ParseDict(pipeline_doc, pipeline_spec_pb2.PipelineSpec())
+    json_format.ParseDict(platform_doc, pipeline_spec_pb2.PlatformSpec())
+    assert spec.pipeline_info.name == name
+    # The PlatformSpec keeps each executor's settings as a Struct: parse those strictly too.
+    executors = {
+        key: json_format.ParseDict(value, kubernetes_executor_config_pb2.KubernetesExecutorConfig())
+        for key, value in platform_doc["platforms"]["kubernetes"]["deploymentSpec"]["executors"].items()
+    }
+    assert executors["exec-preprocess"].secret_as_env[0].secret_name == "kwp-warehouse-credentials"
+    assert executors["exec-preprocess"].secret_as_env[0].optional
+    assert executors["exec-train"].tolerations[0].key == "nvidia.com/gpu"
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_launching_steps_retry_and_name_their_jobs_from_the_run(compiled, name):
+    doc = next(yaml.safe_load_all(compiled[name]))
+    tasks = doc["root"]["dag"]["tasks"]
+    assert tasks["train"]["retryPolicy"]["maxRetryCount"] == 2
+    params = tasks["train"]["inputs"]["parameters"]
+    assert params["run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}"
+    assert params["task_id"]["runtimeValue"]["constant"] == "{{$.pipeline_task_uuid}}"
