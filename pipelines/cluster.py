@@ -19,9 +19,10 @@ SNOWFLAKE_SECRET_ENV = {
     "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE",
     "SNOWFLAKE_TOKEN": "SNOWFLAKE_TOKEN",
 }
-#: PersistentVolumeClaim for training checkpoints (manifests/base/checkpoints-pvc.yaml).
+#: PersistentVolumeClaim for training checkpoints (manifests/base/checkpoints-pvc.yaml). The train step
+#: mounts it into the PyTorchJob/TrainJob pods it creates (the pods that write checkpoints), not into
+#: its own launcher pod.
 CHECKPOINT_PVC = "kwp-checkpoints"
-CHECKPOINT_MOUNT = "/checkpoints"
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
@@ -39,12 +40,6 @@ def on_gpu_nodes(task: dsl.PipelineTask, gpu_node_label: str = "") -> dsl.Pipeli
     if gpu_node_label:
         key, _, value = gpu_node_label.partition("=")
         kubernetes.add_node_selector(task, label_key=key, label_value=value)
-    return task
-
-
-def with_checkpoints(task: dsl.PipelineTask, pvc_name: str | dsl.PipelineChannel) -> dsl.PipelineTask:
-    """Mount the checkpoint volume, so a retried training step resumes instead of starting over."""
-    kubernetes.mount_pvc(task, pvc_name=pvc_name, mount_path=CHECKPOINT_MOUNT)
     return task
 
 
