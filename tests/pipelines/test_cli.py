@@ -1,7 +1,6 @@
 """The ``kwp`` command: help everywhere, argparse errors for bad choices, one-line errors for the rest,
 and the files ``compile`` and ``manifests`` write."""
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -18,22 +17,6 @@ from pipelines.params import ParameterError
 from pipelines.registry import PIPELINES
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _importable(name: str) -> bool:
-    return importlib.util.find_spec(PIPELINES[name].split(":")[0]) is not None
-
-
-#: Every registered pipeline whose module exists (pipelines still being written are left out).
-SHIPPED = [name for name in PIPELINES if _importable(name)]
-
-
-@pytest.fixture
-def shipped_only(monkeypatch):
-    """Restrict the registry to SHIPPED, for the commands that go over every pipeline."""
-    for name in set(PIPELINES) - set(SHIPPED):
-        monkeypatch.delitem(PIPELINES, name)
-    return SHIPPED
 
 
 def kwp(*args: str) -> subprocess.CompletedProcess:
@@ -202,13 +185,13 @@ def test_katib_run_forwards_its_options_to_the_local_runner(monkeypatch, tmp_pat
 # --- compile and manifests ------------------------------------------------------------------------
 
 
-def test_compile_writes_every_pipeline_deterministically_and_strictly(shipped_only, capsys, tmp_path):
+def test_compile_writes_every_pipeline_deterministically_and_strictly(capsys, tmp_path):
     assert main(["compile", "--out", str(tmp_path / "a")]) == 0
     printed = capsys.readouterr().out.split()
     assert main(["compile", "--out", str(tmp_path / "b")]) == 0
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(f"{n}.yaml" for n in shipped_only)
-    assert printed == [str(tmp_path / "a" / f"{name}.yaml") for name in shipped_only]
-    for name in shipped_only:
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(f"{n}.yaml" for n in PIPELINES)
+    assert printed == [str(tmp_path / "a" / f"{name}.yaml") for name in PIPELINES]
+    for name in PIPELINES:
         first, second = tmp_path / "a" / f"{name}.yaml", tmp_path / "b" / f"{name}.yaml"
         assert first.read_bytes() == second.read_bytes(), f"{name} does not compile deterministically"
         spec, platform = parse_strictly(first)
