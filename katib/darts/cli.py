@@ -18,7 +18,7 @@ import torch
 from katib.darts.data import load_image_table
 from katib.darts.errors import DartsError
 from katib.darts.operations import KATIB_OPERATIONS
-from katib.darts.search_space import DartsSearchSpace
+from katib.darts.search_space import DartsSearchSpace, unquote
 from katib.darts.settings import DartsSettings
 from katib.darts.trial import check_outputs, run_search, write_outputs
 
@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _int(text: str, what: str) -> int:
     try:
-        value = int(str(text).strip())
+        value = int(unquote(str(text)))
     except ValueError:
         raise DartsError(f"{what} must be a positive integer, got {text!r}") from None
     if value < 1:

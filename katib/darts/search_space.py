@@ -51,8 +51,21 @@ class DartsSearchSpace:
         return json.dumps(list(self.operations)).replace('"', "'")
 
 
+def unquote(text: str) -> str:
+    """Drop one pair of quotes around a whole argument.
+
+    Katib's example trial templates write ``--num-layers="${trialParameters.numberLayers}"`` as a
+    container argument; no shell runs, so the quotes reach the program.
+    """
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1].strip()
+    return text
+
+
 def parse_katib_json(text: str, what: str, error: type[DartsError]) -> Any:
     """Parse JSON in which Katib replaced every ``"`` by ``'``; Python literals (None, True) work too."""
+    text = unquote(text)
     try:
         return json.loads(text.replace("'", '"'))
     except json.JSONDecodeError:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from katib.darts.errors import SettingsError
-from katib.darts.search_space import parse_katib_json
+from katib.darts.search_space import parse_katib_json, unquote
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
@@ -58,7 +58,7 @@ class DartsSettings:
     @classmethod
     def from_katib(cls, text: str) -> DartsSettings:
         """Read ``--algorithm-settings`` as Katib's DARTS suggestion writes it (an empty string: defaults)."""
-        if not text.strip():
+        if not unquote(text):
             return cls()
         value = parse_katib_json(text, "--algorithm-settings", SettingsError)
         if not isinstance(value, dict):

@@ -25,9 +25,10 @@ SPACE = "['separable_convolution_3x3', 'dilated_convolution_3x3', 'avg_pooling_3
 
 def test_trial_command_end_to_end(tmp_path, digits_parquet, digits_stats):
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "katib.darts", "--algorithm-settings", SETTINGS, "--search-space", SPACE,
-               "--num-layers", "2", "--data", str(digits_parquet), "--stats", str(digits_stats),
-               "--output-dir", str(out), "--device", "cpu"]  # fmt: skip
+    # The argument forms of Katib's example trial template: quotes included, since no shell strips them.
+    command = [sys.executable, "-m", "katib.darts", f'--algorithm-settings="{SETTINGS}"',
+               f'--search-space="{SPACE}"', '--num-layers="2"', "--data", str(digits_parquet),
+               "--stats", str(digits_stats), "--output-dir", str(out), "--device", "cpu"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -13,6 +13,10 @@ def test_search_space_reads_katibs_single_quoted_json_and_appends_none():
     assert DartsSearchSpace.from_katib('["skip_connection"]').operations == ("skip_connection",)
 
 
+def test_quotes_left_by_katibs_trial_template_are_dropped():
+    assert DartsSearchSpace.from_katib("\"['skip_connection']\"").operations == ("skip_connection",)
+
+
 def test_katibs_full_example_space_is_valid():
     assert len(DartsSearchSpace(KATIB_OPERATIONS).primitives) == 8
 

@@ -50,6 +50,11 @@ def test_user_values_arrive_as_strings_in_single_quoted_json():
     assert isinstance(settings.num_epochs, int)
 
 
+def test_quotes_left_by_katibs_trial_template_are_dropped():
+    assert DartsSettings.from_katib(f'"{katib_text(num_epochs="7")}"').num_epochs == 7
+    assert DartsSettings.from_katib('""') == DartsSettings()
+
+
 def test_json_null_batch_size_means_one_batch_per_half():
     assert DartsSettings.from_katib(json.dumps({"batch_size": None})).batch_size is None
 
