@@ -38,14 +38,7 @@ EXPECTED = {
     "darts-trial": {"name": "kwp-darts-trial", "executable": "python", "module": "katib.darts"},
 }
 PINNED_TAG = re.compile(r"^v?\d+\.\d+\.\d+")
-KATIB_SUGGESTION_PORT = 6789
-#: `make images` and the DARTS example Experiment refer to this image; until its Dockerfile is written,
-#: the checks that follow those references are expected to fail (and turn strict once it exists).
-DARTS_TRIAL_PENDING = pytest.mark.xfail(
-    not (REPO / "images/darts-trial/Dockerfile").exists(),
-    reason="images/darts-trial/Dockerfile is not written yet",
-    strict=True,
-)  # the port Katib's controller dials on every suggestion Deployment
+KATIB_SUGGESTION_PORT = 6789  # the port Katib's controller dials on every suggestion Deployment
 
 
 @dataclass
@@ -357,7 +350,6 @@ def test_the_checks_catch_a_broken_dockerfile(tmp_path, old, new, message):
             check(parse(path))
 
 
-@DARTS_TRIAL_PENDING
 def test_makefile_images_target_builds_every_dockerfile():
     built = makefile_images()
     for path in DOCKERFILES:
@@ -437,11 +429,19 @@ def test_katib_suggestion_image_installs_its_own_requirements_not_kfp():
     assert command[command.index("--port") + 1] == str(KATIB_SUGGESTION_PORT)
 
 
-@pytest.mark.xfail(strict=True, reason="grpcio>=1.60 is a range: the image is not reproducible until pinned")
-def test_katib_suggestion_requirements_are_pinned():
-    requirements = (REPO / "images/katib-suggestion/requirements.txt").read_text().splitlines()
-    loose = [line for line in requirements if line.strip() and not line.startswith("#") and "==" not in line]
-    assert not loose, f"images/katib-suggestion/requirements.txt: pin these with ==: {loose}"
+REQUIREMENTS = sorted(REPO.glob("images/*/requirements.txt"))
+LOOSE_KNOWN = pytest.mark.xfail(strict=True, reason="grpcio>=1.60 is a range: not reproducible until pinned")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=[LOOSE_KNOWN] * (p.parent.name == "katib-suggestion")) for p in REQUIREMENTS],
+    ids=[p.parent.name for p in REQUIREMENTS],
+)
+def test_image_requirements_are_pinned(path):
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    loose = [line for line in lines if line and "==" not in line]
+    assert not loose, f"{path.relative_to(REPO)}: pin these with ==: {loose}"
 
 
 # --- the images the generated manifests and compiled pipelines refer to --------------------------------
@@ -458,7 +458,6 @@ def _containers(node):
             yield from _containers(value)
 
 
-@DARTS_TRIAL_PENDING
 def test_manifest_containers_run_commands_their_image_has():
     from pipelines.manifests import render_tree
 
