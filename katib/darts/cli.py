@@ -75,11 +75,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     out_dir = Path(args.output_dir)
     check_outputs(out_dir, overwrite=args.overwrite)  # before the search, not after an hour of it
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = (
-        torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    )
+    device = _device(args.device)
+    if args.threads is not None:
+        torch.set_num_threads(_int(str(args.threads), "--threads"))
     print(f"settings: {json.dumps(settings.to_dict())}")
     print(f"search space: {list(space.primitives)}; layers: {num_layers}; input: {list(table.input_shape)}")
     result = run_search(table, space, settings, num_layers, seed=args.seed, device=device)
@@ -103,6 +101,16 @@ def _run(args: argparse.Namespace) -> int:
     genotype_path, metrics_path = write_outputs(result, out_dir, extra, overwrite=args.overwrite)
     print(f"wrote {genotype_path} and {metrics_path}", file=sys.stderr)
     return 0
+
+
+def _device(text: str) -> torch.device:
+    """``auto`` picks CUDA when present; anything else must be a device torch knows."""
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(text)
+    except RuntimeError:
+        raise DartsError(f"--device {text!r} is not a torch device; use auto, cpu, cuda or cuda:N") from None
 
 
 def _int(text: str, what: str) -> int:

@@ -57,11 +57,15 @@ def test_bad_settings_exit_2_with_the_valid_names(tmp_path, digits_parquet, caps
     assert "unknown DARTS settings ['epochs']" in err and "num_epochs" in err
 
 
-def test_bad_search_space_and_layers_exit_2(tmp_path, digits_parquet, capsys):
+def test_bad_search_space_layers_device_and_threads_exit_2(tmp_path, digits_parquet, capsys):
     assert main(["--search-space", "['conv_9x9']", "--num-layers", "2", "--data", str(digits_parquet)]) == 2
     assert "unknown operation 'conv_9x9'" in capsys.readouterr().err
     assert main(["--num-layers", "two", "--data", str(digits_parquet)]) == 2
     assert "--num-layers must be a positive integer, got 'two'" in capsys.readouterr().err
+    assert main(["--num-layers", "1", "--data", str(digits_parquet), "--device", "gpu0"]) == 2
+    assert "--device 'gpu0' is not a torch device" in capsys.readouterr().err
+    assert main(["--num-layers", "1", "--data", str(digits_parquet), "--threads", "0"]) == 2
+    assert "--threads must be a positive integer" in capsys.readouterr().err
 
 
 def test_existing_outputs_are_kept_before_any_search_runs(tmp_path, digits_parquet, capsys):
