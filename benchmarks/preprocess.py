@@ -265,7 +265,11 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="where data and outputs go (default: a temp dir)")
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate:
+        generate(Path(args.data), args.generate)
+        return
     if args.child:
         data = Path(args.data)
         for module in IMPORTS[args.child]:
@@ -281,7 +285,9 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="kwp-bench-", dir=args.workdir))
     try:
         t = time.perf_counter()
-        generate(data, args.rows)
+        # In a child process: Linux carries a parent's peak RSS into its children's ru_maxrss.
+        command = [sys.executable, __file__, "--generate", str(args.rows), "--data", str(data)]
+        subprocess.run(command, check=True)
         for name in ("kwp", "sql", "copy"):
             shutil.copy(data / "source.duckdb", data / f"{name}.duckdb")
         print(f"rows={args.rows} cpus={os.cpu_count()} generate_s={time.perf_counter() - t:.1f}", flush=True)

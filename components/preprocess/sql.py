@@ -15,7 +15,7 @@ they never collide with user names. The queries:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -138,6 +138,8 @@ def _split_rows(split_table: TableRef, split: str) -> exp.Select:
 # each categorical column adds its top-k 'vocab' rows (value, count, rank).
 
 _SHAPE = ("kwp_kind", "kwp_column", "kwp_value", "kwp_count", "kwp_rank")
+#: Builds the training rows as a new aliased subquery each time it is called.
+Rel = Callable[[], exp.Expression]
 
 
 def stat_alias(index: int, name: str) -> str:
@@ -183,7 +185,7 @@ def pre_scale_sql(c: ColumnSpec, impute_value: exp.Expression | None) -> exp.Exp
     return e
 
 
-def _median_sql(train: str, c: ColumnSpec) -> exp.Expression:
+def _median_sql(train: Rel, c: ColumnSpec) -> exp.Expression:
     """Exact median (mean of the middle two) with ROW_NUMBER: BigQuery has no MEDIAN aggregate."""
     v = _raw_numeric(c)
     ranked = exp.select(
@@ -191,7 +193,7 @@ def _median_sql(train: str, c: ColumnSpec) -> exp.Expression:
         exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[exp.Ordered(this=v.copy())]))
         .as_("kwp_rn"),
         exp.Window(this=exp.Count(this=exp.Star())).as_("kwp_n"),
-    ).from_(_cte(train)).where(exp.Not(this=exp.Is(this=col(c.name), expression=exp.Null())))
+    ).from_(train()).where(exp.Not(this=exp.Is(this=col(c.name), expression=exp.Null())))
     rn2 = exp.Mul(this=exp.column("kwp_rn"), expression=exp.Literal.number(2))
     n = exp.column("kwp_n")
     window = exp.Between(this=rn2, low=n, high=exp.Add(this=n.copy(), expression=exp.Literal.number(2)))
@@ -199,9 +201,9 @@ def _median_sql(train: str, c: ColumnSpec) -> exp.Expression:
     return middle.subquery()
 
 
-def _top_values(train: str, value: exp.Expression, not_null: exp.Expression | None) -> exp.Select:
+def _top_values(train: Rel, value: exp.Expression, not_null: exp.Expression | None) -> exp.Select:
     """Distinct values with counts and rank (count desc, value asc)."""
-    grouped = exp.select(value.as_("kwp_v"), exp.Count(this=exp.Star()).as_("kwp_n")).from_(_cte(train))
+    grouped = exp.select(value.as_("kwp_v"), exp.Count(this=exp.Star()).as_("kwp_n")).from_(train())
     if not_null is not None:
         grouped = grouped.where(not_null)
     grouped = grouped.group_by(value.copy())
@@ -212,14 +214,15 @@ def _top_values(train: str, value: exp.Expression, not_null: exp.Expression | No
     return ranked.from_(grouped.subquery("kwp_g"))
 
 
-def _mode_sql(train: str, c: ColumnSpec) -> exp.Expression:
+def _mode_sql(train: Rel, c: ColumnSpec) -> exp.Expression:
     not_null = exp.Not(this=exp.Is(this=col(c.name), expression=exp.Null()))
     ranked = _top_values(train, _raw_numeric(c), not_null)
     first = exp.EQ(this=exp.column("kwp_rank"), expression=exp.Literal.number(1))
     return exp.select(exp.column("kwp_v")).from_(ranked.subquery("kwp_r")).where(first).subquery()
 
 
-def _aggregates(spec: PreprocessSpec) -> tuple[list[exp.Expression], list[exp.Expression], list[str]]:
+def _aggregates(spec: PreprocessSpec, train: Rel) -> tuple[list[exp.Expression], list[exp.Expression],
+                                                          list[exp.Expression]]:
     """(impute-value projections, filled-row projections, final aggregate projections)."""
     imputes: list[exp.Expression] = []
     filled: list[exp.Expression] = []
@@ -232,8 +235,8 @@ def _aggregates(spec: PreprocessSpec) -> tuple[list[exp.Expression], list[exp.Ex
         impute_value = None
         if _impute_needs_fit(c):
             builder = {"mean": lambda c: exp.Avg(this=_raw_numeric(c)),
-                       "median": lambda c: _median_sql("kwp_train", c),
-                       "most_frequent": lambda c: _mode_sql("kwp_train", c)}[c.impute.strategy]
+                       "median": lambda c: _median_sql(train, c),
+                       "most_frequent": lambda c: _mode_sql(train, c)}[c.impute.strategy]
             imputes.append(as_double(builder(c)).as_(f"kwp_i{i}"))
             filled.append(exp.column(f"kwp_i{i}", table="kwp_imp").as_(f"kwp_fi{i}"))
             aggs.append(exp.Min(this=exp.column(f"kwp_fi{i}")).as_(stat_alias(i, "impute")))
@@ -257,12 +260,17 @@ def _null_shape(aggs: Sequence[exp.Expression]) -> list[exp.Expression]:
 
 def stats_query(spec: PreprocessSpec, split_table: TableRef) -> exp.Expression:
     """The statistics of every feature column, fitted on the training split only, in one statement."""
-    imputes, filled, aggs = _aggregates(spec)
-    filled_q = exp.select(*filled).from_(_cte("kwp_train"))
+    def train() -> exp.Expression:
+        # A fresh subquery per use, not a CTE: DuckDB would materialize a CTE used several times
+        # (the whole training split, spilled to disk), and BigQuery re-runs a CTE per reference anyway.
+        return _split_rows(split_table, SPLITS[0]).subquery("kwp_train")
+
+    imputes, filled, aggs = _aggregates(spec, train)
+    filled_q = exp.select(*filled).from_(train())
     if imputes:
         # COUNT(*) makes this an aggregate query: exactly one row even when every impute is a subquery.
         count = exp.Count(this=exp.Star()).as_("kwp_imp_rows")
-        imp = exp.select(*imputes, count).from_(_cte("kwp_train")).subquery("kwp_imp")
+        imp = exp.select(*imputes, count).from_(train()).subquery("kwp_imp")
         filled_q = filled_q.join(imp, join_type="CROSS")
     head = [string("aggregate").as_("kwp_kind"), exp.cast(exp.Null(), "BIGINT").as_("kwp_column"),
             exp.cast(exp.Null(), "VARCHAR").as_("kwp_value"), exp.cast(exp.Null(), "BIGINT").as_("kwp_count"),
@@ -270,10 +278,9 @@ def stats_query(spec: PreprocessSpec, split_table: TableRef) -> exp.Expression:
     parts: list[exp.Select] = [exp.select(*head, *aggs).from_(_cte("kwp_filled"))]
     for i, c in enumerate(spec.feature_specs):
         if c.is_categorical:
-            parts.append(_vocab_part(i, c, aggs))
+            parts.append(_vocab_part(i, c, aggs, train))
     query: exp.Expression = functools.reduce(lambda a, b: exp.union(a, b, distinct=False), parts)
     query = exp.select(exp.Star()).from_(query.subquery("kwp_stats"))
-    query = query.with_("kwp_train", as_=_split_rows(split_table, SPLITS[0]))
     return query.with_("kwp_filled", as_=filled_q)
 
 
@@ -285,10 +292,10 @@ def categorical_value_sql(c: ColumnSpec) -> exp.Expression:
     return v
 
 
-def _vocab_part(i: int, c: ColumnSpec, aggs: Sequence[exp.Expression]) -> exp.Select:
+def _vocab_part(i: int, c: ColumnSpec, aggs: Sequence[exp.Expression], train: Rel) -> exp.Select:
     constant = c.impute is not None and c.impute.strategy == "constant"
     not_null = None if constant else exp.Not(this=exp.Is(this=col(c.name), expression=exp.Null()))
-    ranked = _top_values("kwp_train", categorical_value_sql(c), not_null)
+    ranked = _top_values(train, categorical_value_sql(c), not_null)
     keep = exp.LTE(this=exp.column("kwp_rank"), expression=exp.Literal.number(c.encoding.top_k))
     return exp.select(
         string("vocab").as_("kwp_kind"), exp.cast(exp.Literal.number(i), "BIGINT").as_("kwp_column"),

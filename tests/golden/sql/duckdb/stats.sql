@@ -1,10 +1,4 @@
-WITH kwp_train AS (
-  SELECT
-    *
-  FROM "proj"."analytics"."events_kwp_split"
-  WHERE
-    "__kwp_split" = 'train'
-), kwp_filled AS (
+WITH kwp_filled AS (
   SELECT
     "age" AS kwp_r0,
     kwp_imp.kwp_i0 AS kwp_fi0,
@@ -31,7 +25,13 @@ WITH kwp_train AS (
     "device" AS kwp_r5,
     "raw" AS kwp_r6,
     CAST("raw" AS DOUBLE) AS kwp_t6
-  FROM kwp_train
+  FROM (
+    SELECT
+      *
+    FROM "proj"."analytics"."events_kwp_split"
+    WHERE
+      "__kwp_split" = 'train'
+  ) AS kwp_train
   CROSS JOIN (
     SELECT
       CAST((
@@ -42,7 +42,13 @@ WITH kwp_train AS (
             CAST("age" AS DOUBLE) AS kwp_v,
             ROW_NUMBER() OVER (ORDER BY CAST("age" AS DOUBLE)) AS kwp_rn,
             COUNT(*) OVER () AS kwp_n
-          FROM kwp_train
+          FROM (
+            SELECT
+              *
+            FROM "proj"."analytics"."events_kwp_split"
+            WHERE
+              "__kwp_split" = 'train'
+          ) AS kwp_train
           WHERE
             NOT "age" IS NULL
         ) AS kwp_m
@@ -62,7 +68,13 @@ WITH kwp_train AS (
             SELECT
               CAST("visits" AS DOUBLE) AS kwp_v,
               COUNT(*) AS kwp_n
-            FROM kwp_train
+            FROM (
+              SELECT
+                *
+              FROM "proj"."analytics"."events_kwp_split"
+              WHERE
+                "__kwp_split" = 'train'
+            ) AS kwp_train
             WHERE
               NOT "visits" IS NULL
             GROUP BY
@@ -73,7 +85,13 @@ WITH kwp_train AS (
           kwp_rank = 1
       ) AS DOUBLE) AS kwp_i2,
       COUNT(*) AS kwp_imp_rows
-    FROM kwp_train
+    FROM (
+      SELECT
+        *
+      FROM "proj"."analytics"."events_kwp_split"
+      WHERE
+        "__kwp_split" = 'train'
+    ) AS kwp_train
   ) AS kwp_imp
 )
 SELECT
@@ -136,7 +154,13 @@ FROM (
       SELECT
         COALESCE(CAST("city" AS TEXT), 'none') AS kwp_v,
         COUNT(*) AS kwp_n
-      FROM kwp_train
+      FROM (
+        SELECT
+          *
+        FROM "proj"."analytics"."events_kwp_split"
+        WHERE
+          "__kwp_split" = 'train'
+      ) AS kwp_train
       GROUP BY
         COALESCE(CAST("city" AS TEXT), 'none')
     ) AS kwp_g
@@ -176,7 +200,13 @@ FROM (
       SELECT
         CAST("device" AS TEXT) AS kwp_v,
         COUNT(*) AS kwp_n
-      FROM kwp_train
+      FROM (
+        SELECT
+          *
+        FROM "proj"."analytics"."events_kwp_split"
+        WHERE
+          "__kwp_split" = 'train'
+      ) AS kwp_train
       WHERE
         NOT "device" IS NULL
       GROUP BY
