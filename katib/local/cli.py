@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: running trials were stopped; partial results written", file=sys.stderr)
         return 130
     except (ExperimentError, FileExistsError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"kwp: error: {err}", file=sys.stderr)
         return 2
     for name, path in result.files.items():
         print(f"{name}: {path}")

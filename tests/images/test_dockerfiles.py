@@ -430,12 +430,11 @@ def test_katib_suggestion_image_installs_its_own_requirements_not_kfp():
 
 
 REQUIREMENTS = sorted(REPO.glob("images/*/requirements.txt"))
-LOOSE_KNOWN = pytest.mark.xfail(strict=True, reason="grpcio>=1.60 is a range: not reproducible until pinned")
 
 
 @pytest.mark.parametrize(
     "path",
-    [pytest.param(p, marks=[LOOSE_KNOWN] * (p.parent.name == "katib-suggestion")) for p in REQUIREMENTS],
+    REQUIREMENTS,
     ids=[p.parent.name for p in REQUIREMENTS],
 )
 def test_image_requirements_are_pinned(path):
