@@ -28,9 +28,10 @@ def run_demo(
     *,
     dist_dir: str | Path = "dist",
     quick: bool = False,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> dict[str, Any]:
     """Run the demo and return the facts its closing summary prints."""
+    out = out or sys.stdout
     workdir = Path(workdir)
     train_args, tune_args = (QUICK_TRAIN_ARGS, QUICK_TUNE_ARGS) if quick else (TRAIN_ARGS, TUNE_ARGS)
     trained = run_local("warehouse-train", train_args, workdir=workdir, out=out)

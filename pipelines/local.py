@@ -55,11 +55,12 @@ def run_local(
     params: Sequence[str] | Mapping[str, Any] = (),
     *,
     workdir: str | Path = ".kwp",
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> RunSummary:
     """Run pipeline ``name`` locally; ``params`` are ``KEY=VALUE`` strings or an already typed mapping."""
     from kfp import local
 
+    out = out or sys.stdout
     pipeline = load_pipeline(name)
     types = pipeline_parameter_types(pipeline)
     arguments = dict(params) if isinstance(params, Mapping) else parse_params(params, types)
