@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import gc
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -94,6 +95,37 @@ def select_device(requested: str, topology: Topology) -> torch.device:
     return torch.device("cpu")
 
 
+def launch_store(topology: Topology, env: Mapping[str, str] | None = None) -> dist.Store:
+    """The ``env://`` rendezvous store, scoped to this restart attempt where that is safe.
+
+    torchrun (torch 2.13) keeps one TCP store for all restart attempts of a job, so a restarted
+    worker can read a peer's gloo/NCCL address left by the previous attempt and fail with
+    "Connection refused" (pytorch/pytorch#135712; seen here in about 3 of 4 restarts). On one node
+    every worker has the same TORCHELASTIC_RESTART_COUNT, so a per-attempt key prefix fixes it.
+    Across nodes the counts can differ (a node restarted by a peer's failure does not count it), so
+    there we only warn: set TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 for torchrun, which gives every
+    attempt a fresh store.
+    """
+    env = os.environ if env is None else env
+    store, _, _ = next(
+        dist.rendezvous(
+            "env://", rank=topology.rank, world_size=topology.world_size, timeout=COLLECTIVE_TIMEOUT
+        )
+    )
+    if env.get("TORCHELASTIC_USE_AGENT_STORE", "").lower() != "true":
+        return store  # a fresh store per attempt already
+    if env.get("GROUP_WORLD_SIZE", "1") == "1":
+        return dist.PrefixStore(f"kwp/attempt-{env.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+    if _int_env(env, "TORCHELASTIC_MAX_RESTARTS", 0) > 0 and topology.rank == 0:
+        print(
+            "warning: multi-node torchrun with --max-restarts and a shared rendezvous store can fail to "
+            "reconnect after a restart; set TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1",
+            file=sys.stderr,
+            flush=True,
+        )
+    return store
+
+
 def init_process_group(topology: Topology, device: torch.device, *, needed: bool) -> bool:
     """Join the job's process group (NCCL on GPU, gloo on CPU); returns True when this call created it.
 
@@ -106,6 +138,7 @@ def init_process_group(topology: Topology, device: torch.device, *, needed: bool
     if topology.launched:
         dist.init_process_group(
             backend,
+            store=launch_store(topology),
             rank=topology.rank,
             world_size=topology.world_size,
             timeout=COLLECTIVE_TIMEOUT,

@@ -6,9 +6,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import torch
 
 from components.train.distributed import Topology, topology_from_env
 from components.train.errors import OptionError
+from components.train.models import load_model
 
 
 def _katib_epochs(stdout: str) -> list[int]:
@@ -34,44 +36,56 @@ def test_topology_without_a_launcher_is_one_process():
         topology_from_env({"LOCAL_RANK": "a"})
 
 
-def test_two_process_ddp_ends_with_identical_replicas(torchrun, cli_args, tmp_path):
+def test_ddp_replicas_agree_and_a_killed_worker_resumes_exactly(torchrun, cli_args, tmp_path):
+    """Two 2-process runs with the same options: one straight through, one where rank 1 dies hard
+    after step 7 and torchrun restarts both workers. The second resumes from its step-6 checkpoint
+    (one interval lost at most), finishes all 3 epochs and ends with bit-identical weights."""
+    options = ("--epochs=3", "--batch-size=32", "--model-options", '{"dropout": 0.2}')
     digests = tmp_path / "digests"
-    result = torchrun(
-        2,
-        cli_args(tmp_path / "model", "--epochs=2", "--batch-size=32", "--model-options", '{"dropout": 0.2}'),
-        env={"KWP_PARAM_DIGEST_DIR": str(digests)},
+    straight = torchrun(
+        2, cli_args(tmp_path / "straight", *options), env={"KWP_PARAM_DIGEST_DIR": str(digests)}
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert straight.returncode == 0, straight.stderr[-3000:]
     rank0, rank1 = ((digests / f"rank{r}.txt").read_text() for r in (0, 1))
-    assert rank0 == rank1 and len(rank0.strip()) == 64
-    assert _katib_epochs(result.stdout) == [1, 2]  # rank 0 alone reports
-    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
-    assert metrics["world_size"] == 2 and metrics["epochs"] == 2
+    assert rank0 == rank1 and len(rank0.strip()) == 64  # DDP replicas hold identical parameters
+    assert _katib_epochs(straight.stdout) == [1, 2, 3]  # rank 0 alone reports
+    metrics = json.loads((tmp_path / "straight" / "metrics.json").read_text())
     # 240 rows over 2 ranks = 120 per rank = 4 batches of 32 per epoch
-    assert metrics["steps"] == 8
+    assert metrics["world_size"] == 2 and metrics["epochs"] == 3 and metrics["steps"] == 12
 
-
-def test_killed_worker_restarts_and_resumes_from_its_checkpoint(torchrun, cli_args, tmp_path):
-    """Rank 1 dies hard after step 7; torchrun restarts both workers, which resume from the step-6
-    checkpoint (one interval lost at most) and finish all 3 epochs."""
     marker = tmp_path / "fault-marker"
+    checkpoints = ("--checkpoint-dir", str(tmp_path / "ckpt"), "--checkpoint-every-epochs=0")
+    args = cli_args(tmp_path / "crashed", *options, *checkpoints, "--checkpoint-every-steps=3")
+    fault = {"KWP_FAULT_AT_STEP": "7", "KWP_FAULT_RANK": "1", "KWP_FAULT_MARKER": str(marker)}
+    crashed = torchrun(2, args, env=fault, launcher_args=("--max-restarts=1",))
+    assert crashed.returncode == 0, crashed.stderr[-3000:]
+    assert marker.read_text() == "rank 1 failed at step 7\n"
+    assert "failed (exitcode:" in crashed.stderr  # torchrun saw the attempt fail and restarted it
+    resumed = json.loads((tmp_path / "crashed" / "metrics.json").read_text())
+    assert resumed["resumed_from"] == {"epoch": 1, "batch": 2, "step": 6}
+    assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3] and resumed["steps"] == 12
+    assert _katib_epochs(crashed.stdout) == [1, 2, 3]  # epoch 1 before the failure, 2 and 3 after
+    a, b = (torch.load(tmp_path / d / "model.pt", weights_only=True) for d in ("straight", "crashed"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_two_process_fsdp_with_activation_checkpointing_and_bf16(torchrun, cli_args, tmp_path):
     args = cli_args(
         tmp_path / "model",
-        "--epochs=3",
+        "--epochs=1",
         "--batch-size=32",
+        "--fsdp",
+        "--activation-checkpointing",
+        "--precision=bf16",
+        "--grad-accum-steps=2",
         "--checkpoint-dir",
         str(tmp_path / "ckpt"),
-        "--checkpoint-every-epochs=0",
-        "--checkpoint-every-steps=3",
     )
-    fault = {"KWP_FAULT_AT_STEP": "7", "KWP_FAULT_RANK": "1", "KWP_FAULT_MARKER": str(marker)}
-    result = torchrun(2, args, env=fault, launcher_args=("--max-restarts=1",))
+    result = torchrun(2, args)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert marker.read_text() == "rank 1 failed at step 7\n"
-    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text())
-    assert metrics["resumed_from"] == {"epoch": 1, "batch": 2, "step": 6}
-    assert [r["epoch"] for r in metrics["history"]] == [1, 2, 3] and metrics["steps"] == 12
-    assert _katib_epochs(result.stdout) == [1, 2, 3]  # epoch 1 before the failure, 2 and 3 after
+    model, config = load_model(tmp_path / "model")  # full, unsharded weights on rank 0
+    assert model(torch.zeros(1, 8)).shape == (1, 3) and config["architecture"] == "mlp"
+    assert json.loads((tmp_path / "model" / "metrics.json").read_text())["steps"] == 2
 
 
 @pytest.mark.slow
