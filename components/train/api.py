@@ -10,6 +10,7 @@ same steps, so a trial trained in-process and one trained as a PyTorchJob produc
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +60,10 @@ def _check_outputs(options: TrainOptions, model_dir: str, local_model_dir: Path)
 def _prepare(
     options: TrainOptions, train_path: str, validation_path: str, model_dir: str, topology: Topology
 ) -> _Prepared:
-    uri = storage.is_uri(model_dir)
-    local_model_dir = Path(tempfile.mkdtemp(prefix="kwp-model-")) if uri else Path(model_dir)
+    local_model_dir = Path(model_dir)
     if topology.is_main:
+        if storage.is_uri(model_dir):  # written here, uploaded at the end
+            local_model_dir = Path(tempfile.mkdtemp(prefix="kwp-model-"))
         _check_outputs(options, model_dir, local_model_dir)
     train, val, columns, classes = load_splits(
         train_path,
@@ -189,6 +191,7 @@ def _train_prepared(
         write_metrics(metrics, prepared.local_model_dir)
         if storage.is_uri(model_dir):
             storage.upload_dir(prepared.local_model_dir, model_dir)
+            shutil.rmtree(prepared.local_model_dir, ignore_errors=True)
     return metrics
 
 

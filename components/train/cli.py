@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     system.add_argument("--checkpoint-every-epochs", type=int, default=1)
     system.add_argument("--checkpoint-every-steps", type=int, default=0)
     system.add_argument("--tensorboard-dir", help="default: MODEL_DIR/tensorboard")
-    _switch(system, "--no-tensorboard", "write no TensorBoard events")
+    system.add_argument(
+        "--tensorboard", nargs="?", const=True, default=True, type=_bool, metavar="BOOL", help="default true"
+    )
+    _switch(system, "--no-tensorboard", "same as --tensorboard=false")
     return parser
 
 
@@ -123,7 +126,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         checkpoint_every_epochs=args.checkpoint_every_epochs,
         checkpoint_every_steps=args.checkpoint_every_steps,
         tensorboard_dir=args.tensorboard_dir,
-        tensorboard=not args.no_tensorboard,
+        tensorboard=args.tensorboard and not args.no_tensorboard,
         num_threads=args.num_threads,
         device=args.device,
         max_steps=args.max_steps,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
@@ -146,15 +147,14 @@ def to_tensors(table: pa.Table, columns: Columns, classes: Sequence[Any], split:
     labels = table.column(columns.label_column)
     if labels.null_count:
         raise DataError(f"{split} split has {labels.null_count} null label(s)")
-    lookup = {value: index for index, value in enumerate(classes)}
-    values = labels.to_pylist()
-    unknown = sorted({v for v in values if v not in lookup}, key=str)
-    if unknown:
+    indices = pc.index_in(labels, value_set=pa.array(classes, type=labels.type))
+    if indices.null_count:
+        unknown = pc.unique(pc.filter(labels, pc.is_null(indices))).to_pylist()
         raise DataError(
-            f"{split} split has label(s) {unknown[:10]} not seen in the training split {list(classes)}"
+            f"{split} split has label(s) {sorted(unknown, key=str)[:10]} not seen in the training split "
+            f"{list(classes)}"
         )
-    indices = np.fromiter((lookup[v] for v in values), dtype=np.int64, count=len(values))
-    return TensorSplit(torch.from_numpy(matrix), torch.from_numpy(indices))
+    return TensorSplit(torch.from_numpy(matrix), torch.from_numpy(indices.to_numpy().astype(np.int64)))
 
 
 def load_splits(

@@ -46,6 +46,10 @@ def test_katib_style_flags_map_onto_options():
     }
     assert options.fsdp is False and options.activation_checkpointing is True
     assert options.feature_columns == ["a", "b"] and options.tensorboard is True
+    assert (
+        _options("--tensorboard", "false").tensorboard is False
+        and _options("--no-tensorboard").tensorboard is False
+    )
 
 
 @pytest.mark.parametrize(
