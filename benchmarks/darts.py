@@ -20,6 +20,7 @@ Prints ``darts_search_minutes``, ``darts_test_accuracy``, ``random_mean_test_acc
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import os
@@ -100,13 +101,21 @@ def search(
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    found, tail = [], collections.deque(maxlen=40)
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:  # echo each epoch's validation accuracy as it comes
+            line = line.rstrip("\n")
+            tail.append(line)
+            if line.startswith("validation-accuracy="):
+                print(f"search {time.perf_counter() - start:7.1f}s {line}", flush=True)
+            if match := GENOTYPE_FILTER.fullmatch(line):
+                found.append(match.group(2))
     seconds = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(f"search failed:\n{done.stderr[-3000:]}")
-    found = [m.group(2) for line in done.stdout.splitlines() if (m := GENOTYPE_FILTER.fullmatch(line))]
-    epochs = [line for line in done.stdout.splitlines() if line.startswith("validation-accuracy=")]
-    print(f"search: {len(epochs)} epochs, last {epochs[-1] if epochs else '?'}", flush=True)
+    if process.returncode or not found:
+        raise SystemExit("search failed:\n" + "\n".join(tail))
     return parse_genotype(found[-1]), seconds
 
 
