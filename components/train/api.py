@@ -182,6 +182,7 @@ def _train_prepared(
         world_size=distributed.world_size(),
         resumed_from=result.resumed_from,
         train_seconds=result.train_seconds,
+        train_cpu_seconds=result.train_cpu_seconds,
         device=device.type,
         precision=options.precision,
         model_dir=model_dir,

@@ -42,6 +42,7 @@ class FitResult:
     steps: int
     resumed_from: dict[str, int] | None = None
     train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0  # CPU time of this process in the loop (all its threads)
 
 
 class _EpochSums:
@@ -185,16 +186,17 @@ class _Trainer:
     def run(self) -> FitResult:
         self.resume()
         self.schedule.apply(self.optimizer, self.step)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         partial = None
         while self.epoch < self.options.epochs and partial is None and not self._step_limit_reached():
             epoch_start = time.perf_counter()
             samples = self._train_epoch()
             partial = self._end_epoch(epoch_start, samples)
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         _write_digest_if_asked(self.model)
         history = self.history + ([partial] if partial else [])
-        return FitResult(history, parallel.model_state(self.model), self.step, self.resumed_from, seconds)
+        state = parallel.model_state(self.model)
+        return FitResult(history, state, self.step, self.resumed_from, seconds, cpu_seconds)
 
     def _step_limit_reached(self) -> bool:
         return self.options.max_steps is not None and self.step >= self.options.max_steps

@@ -88,6 +88,17 @@ def test_two_process_fsdp_with_activation_checkpointing_and_bf16(torchrun, cli_a
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["steps"] == 2
 
 
+def test_input_error_on_one_rank_stops_every_rank_with_status_2(torchrun, cli_args, tmp_path):
+    """Only rank 0 checks the model directory; the other rank must not wait for it forever."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = torchrun(2, cli_args(blocker / "model"), timeout=120)
+    assert result.returncode != 0
+    assert "error: cannot write to" in result.stderr
+    assert "error: another rank failed its input checks" in result.stderr
+    assert "exitcode  : 2" in result.stderr  # both workers: a clear error, not a crash (1) or a hang
+
+
 @pytest.mark.slow
 def test_twenty_short_two_process_runs_all_exit_zero(torchrun, cli_args, tmp_path):
     """The gloo shutdown hang/abort struck about 1 run in 12 before the exit path was fixed."""
