@@ -95,6 +95,14 @@ def select_device(requested: str, topology: Topology) -> torch.device:
     return torch.device("cpu")
 
 
+_job_store: dist.Store | None = None
+
+
+def job_store() -> dist.Store | None:
+    """The rendezvous store of the launched job's process group (None without one)."""
+    return _job_store if dist.is_initialized() else None
+
+
 def launch_store(topology: Topology, env: Mapping[str, str] | None = None) -> dist.Store:
     """The ``env://`` rendezvous store, scoped to this restart attempt where that is safe.
 
@@ -136,9 +144,11 @@ def init_process_group(topology: Topology, device: torch.device, *, needed: bool
         return False
     backend = "nccl" if device.type == "cuda" else "gloo"
     if topology.launched:
+        global _job_store
+        _job_store = launch_store(topology)
         dist.init_process_group(
             backend,
-            store=launch_store(topology),
+            store=_job_store,
             rank=topology.rank,
             world_size=topology.world_size,
             timeout=COLLECTIVE_TIMEOUT,

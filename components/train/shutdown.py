@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import torch.distributed as dist
 
+from components.train.distributed import job_store
+
 #: How long a finished rank waits for the others before leaving anyway (it succeeded; a peer that
 #: never arrives fails the job through its own exit status).
 EXIT_WAIT_SECONDS = 300.0
@@ -45,9 +47,9 @@ def _wait_for(store: dist.Store, key: str, target: int, deadline: float) -> bool
 
 def meet_before_exit(timeout: float = EXIT_WAIT_SECONDS) -> None:
     """Every rank arrives, then all but rank 0 leave, then rank 0 (which may host the store)."""
-    if not dist.is_initialized():
+    store = job_store()
+    if store is None:
         return
-    store = dist.distributed_c10d._get_default_store()
     rank, world = dist.get_rank(), dist.get_world_size()
     prefix = f"kwp/exit/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}"
     deadline = time.monotonic() + timeout
