@@ -17,7 +17,7 @@ from components.train.launchers.errors import ManifestError
 from components.train.launchers.jobs import JobKind, JobState, JobStatus, PodGroup, true_conditions
 from components.train.launchers.naming import check_job_name
 from components.train.launchers.serialize import to_plain
-from components.train.launchers.spec import RESTART_POLICIES, JobSpec
+from components.train.launchers.spec import POD_ENV_DEFAULTS, RESTART_POLICIES, JobSpec
 
 CONTAINER = "pytorch"
 REPLICA_TYPES = ("Master", "Worker")
@@ -109,8 +109,8 @@ def pod_template(spec: JobSpec) -> k8s.V1PodTemplateSpec:
 
 
 def container_env(spec: JobSpec) -> list[k8s.V1EnvVar]:
-    """Plain variables (unbuffered Python output so logs stream) then ``secret_env`` references."""
-    plain = {"PYTHONUNBUFFERED": "1", **spec.env}
+    """``POD_ENV_DEFAULTS``, the spec's plain variables, then ``secret_env`` references."""
+    plain = {**POD_ENV_DEFAULTS, **spec.env}
     env = [k8s.V1EnvVar(name=k, value=str(v)) for k, v in sorted(plain.items())]
     for var, secret, key in spec.secret_refs():
         ref = k8s.V1SecretKeySelector(name=secret, key=key)

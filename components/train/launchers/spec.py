@@ -16,6 +16,10 @@ from components.train.launchers.naming import check_job_name
 RESTART_POLICIES = ("OnFailure", "Never", "Always", "ExitCode")
 CLEAN_POD_POLICIES = ("None", "Running", "All")
 GPU_RESOURCE = "nvidia.com/gpu"
+#: Set in every training container before the user's env: unbuffered output so logs stream, and a
+#: fresh rendezvous store per torchrun restart attempt (a shared one hands a restarted worker the
+#: previous attempt's peer address: "Connection refused").
+POD_ENV_DEFAULTS = {"PYTHONUNBUFFERED": "1", "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"}
 # The Kubernetes quantity grammar, as the CRDs spell it.
 _QUANTITY = re.compile(
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"

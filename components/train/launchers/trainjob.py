@@ -19,7 +19,7 @@ from components.train.launchers.jobs import JobKind, JobState, JobStatus, PodGro
 from components.train.launchers.naming import check_job_name
 from components.train.launchers.pytorchjob import CHECKPOINT_VOLUME, COMMON_LABELS, POD_ANNOTATIONS
 from components.train.launchers.serialize import to_plain
-from components.train.launchers.spec import JobSpec
+from components.train.launchers.spec import POD_ENV_DEFAULTS, JobSpec
 
 NODE = "node"  # the replicated job (and container) that runs the trainer in the torch runtimes
 PATCH_MANAGER = "kubeflow-warehouse-pipelines/train-launcher"
@@ -85,7 +85,7 @@ def _reject_unsupported(spec: JobSpec) -> None:
 
 
 def _env(spec: JobSpec) -> list[tr.IoK8sApiCoreV1EnvVar]:
-    plain = {"PYTHONUNBUFFERED": "1", **spec.env}
+    plain = {**POD_ENV_DEFAULTS, **spec.env}
     env = [tr.IoK8sApiCoreV1EnvVar(name=k, value=str(v)) for k, v in sorted(plain.items())]
     for var, secret, key in spec.secret_refs():
         ref = tr.IoK8sApiCoreV1SecretKeySelector(name=secret, key=key)
