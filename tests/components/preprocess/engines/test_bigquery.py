@@ -16,7 +16,7 @@ def sample(rows: int = 250) -> pa.Table:
             "id": pa.array(range(-3, rows - 3), pa.int32()),
             "x": [i * 0.25 if i % 7 else None for i in range(rows)],
             "select": [f"v{i % 5}é" for i in range(rows)],
-            "a;b c": [i % 2 == 0 for i in range(rows)],
+            "a'b -- c": [i % 2 == 0 for i in range(rows)],
         }
     )
 
@@ -111,7 +111,7 @@ def test_metadata_of_a_loaded_table(bigquery_engine: BigQueryEngine) -> None:
         "id": "INT64",
         "x": "FLOAT64",
         "select": "STRING",
-        "a;b c": "BOOL",
+        "a'b -- c": "BOOL",
     }
 
 
