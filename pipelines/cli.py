@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", default="kwp", help="KFP experiment name (default: kwp)")
     p.add_argument("--namespace", default=None, help="Kubeflow profile namespace (multi-user installs)")
     p.add_argument("--run-name", default=None)
+    p.add_argument(
+        "--service-account",
+        default=None,
+        help="service account of the run's pods, e.g. kwp-launcher (may create training jobs)",
+    )
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="pipeline argument")
     p.set_defaults(handler=_submit)
 
@@ -124,6 +129,7 @@ def _submit(args: argparse.Namespace) -> int:
         experiment=args.experiment,
         namespace=args.namespace,
         run_name=args.run_name,
+        service_account=args.service_account,
     )
     print(f"started run {run.run_id}: {run.url}")
     return 0

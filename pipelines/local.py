@@ -8,6 +8,8 @@ overwrite each other's tables or artifacts.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,9 @@ LOCAL_DEFAULTS = {"train_backend": "local", "tune_mode": "local", "search_mode":
 DEFAULT_DATASET = "digits"
 #: Metric values shown per artifact in the closing summary; all of them go to summary.json.
 MAX_SHOWN = 12
+#: Markdown outputs of the components (HTML ones are recognised by their content).
+MARKDOWN_OUTPUTS = frozenset({"summary", "trials_report"})
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -68,6 +73,7 @@ def run_local(
     for key, value in LOCAL_DEFAULTS.items():
         if key in types:
             arguments.setdefault(key, value)
+    check_arguments(arguments)
     if "warehouse_url" in types and "warehouse_url" not in arguments:
         arguments["warehouse_url"] = seed_local_warehouse(run_dir / "warehouse.duckdb")
     print(f"kwp: running {name} locally in {run_dir}", file=out, flush=True)
@@ -77,12 +83,54 @@ def run_local(
         raise_on_error=True,
     )
     started = time.perf_counter()
-    pipeline(**arguments)
+    try:
+        pipeline(**arguments)
+    except RuntimeError as error:  # kfp.local's "Pipeline ... FAILURE. Inner task failed: 'x'"
+        plain = ANSI_ESCAPE.sub("", str(error))
+        raise LocalRunError(f"{plain} Its log is above; outputs so far are in {run_dir}") from None
     summary = RunSummary(name, run_dir, arguments, collect_tasks(run_dir / "outputs"),
                          time.perf_counter() - started)
+    copy_pictures(summary)
     print(format_summary(summary), file=out, flush=True)
     (run_dir / "summary.json").write_text(json.dumps(_as_json(summary), indent=2, default=str))
     return summary
+
+
+class LocalRunError(RuntimeError):
+    """A step of a local pipeline run failed."""
+
+
+def check_arguments(arguments: Mapping[str, Any]) -> None:
+    """Refuse a bad warehouse URL or spec before any step starts (they would fail deep in a task)."""
+    if "warehouse_url" in arguments:
+        from components.preprocess.engines import parse_url
+
+        parse_url(arguments["warehouse_url"])
+    if "spec_json" in arguments:
+        from components.preprocess.spec import PreprocessSpec
+
+        PreprocessSpec.from_json(arguments["spec_json"])
+
+
+def copy_pictures(summary: RunSummary) -> list[Path]:
+    """Copy every HTML and Markdown output to ``<run>/pictures/<task>-<output>.html|.md`` for browsing."""
+    pictures = summary.run_dir / "pictures"
+    copied = []
+    for task in summary.tasks:
+        for artifact, uri in task.artifacts.items():
+            path = Path(uri)
+            if not path.is_file():
+                continue
+            head = path.read_text(errors="replace")[:64].lstrip().lower()
+            suffix = ".html" if head.startswith(("<!doctype html", "<html")) else None
+            suffix = suffix or (".md" if artifact in MARKDOWN_OUTPUTS else None)
+            if suffix:
+                pictures.mkdir(exist_ok=True)
+                copied.append(Path(shutil.copyfile(path, pictures / f"{task.name}-{artifact}{suffix}")))
+    if copied:
+        task = TaskSummary("pictures", artifacts={p.stem: str(p) for p in copied})
+        summary.tasks.append(task)
+    return copied
 
 
 def seed_local_warehouse(path: Path, dataset: str = DEFAULT_DATASET) -> str:

@@ -12,10 +12,14 @@ from pipelines import cluster
 
 
 def preprocess_step(spec_json: str, warehouse_url: str, overwrite: bool) -> dsl.PipelineTask:
-    """Warehouse push-down preprocessing; retried because warehouses have transient failures."""
+    """Warehouse push-down preprocessing; retried because warehouses have transient failures.
+
+    Not cached: the same spec and URL read whatever the warehouse table holds today.
+    """
     task = preprocess(spec_json=spec_json, warehouse_url=warehouse_url, overwrite=overwrite)
     task.set_display_name("preprocess in the warehouse")
     task.set_retry(num_retries=2, backoff_duration="30s")
+    task.set_caching_options(enable_caching=False)
     cluster.with_warehouse_credentials(task)
     return cluster.light(task, memory="4Gi")
 

@@ -40,13 +40,15 @@ def submit(
     experiment: str = "kwp",
     namespace: str | None = None,
     run_name: str | None = None,
+    service_account: str | None = None,
     client_factory: Callable[[str, str | None], Any] | None = None,
 ) -> SubmittedRun:
     """Compile ``name`` and start a run of it on the server at ``host``.
 
     The pipeline is compiled before connecting, so a pipeline that does not compile never reaches the
-    server. ``client_factory(host, namespace)`` defaults to :func:`default_client_factory`, looked up at
-    call time so tests can replace it.
+    server. ``service_account`` is the Kubernetes service account the run's pods use (e.g.
+    ``kwp-launcher``, which may create training jobs). ``client_factory(host, namespace)`` defaults to
+    :func:`default_client_factory`, looked up at call time so tests can replace it.
     """
     with tempfile.TemporaryDirectory() as tmp:
         package = compile_pipeline(name, tmp)
@@ -57,6 +59,7 @@ def submit(
             run_name=run_name or name,
             experiment_name=experiment,
             namespace=namespace,
+            service_account=service_account,
         )
     run_id = result.run_id
     return SubmittedRun(run_id=run_id, url=f"{host.rstrip('/')}/#/runs/details/{run_id}")

@@ -71,9 +71,11 @@ def test_submit_uploads_a_strict_package_and_starts_a_named_run(clients, tmp_pat
         experiment="nightly",
         namespace="team-a",
         run_name="warehouse-train-42",
+        service_account="kwp-launcher",
     )
     (client,) = clients
     (call,) = client.calls
+    assert call["service_account"] == "kwp-launcher"
     assert (client.host, client.namespace) == ("https://kubeflow.example.com/pipeline/", "team-a")
     assert call["arguments"] == {"epochs": 3, "lr": 0.01, "model_type": "mlp"}
     assert (call["experiment_name"], call["namespace"], call["run_name"]) == (

@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+
+from components.preprocess.engines import WarehouseUrlError
+from components.preprocess.spec import SpecError
+from pipelines.local import RunSummary, TaskSummary, copy_pictures, format_summary, run_local
+
+
+@pytest.mark.parametrize(
+    ("param", "error", "message"),
+    [
+        ("warehouse_url=foo://bar", WarehouseUrlError, "foo://bar"),
+        ('spec_json={"source_table": "t"}', SpecError, "key_column"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_step_runs(tmp_path, param, error, message):
+    with pytest.raises(error, match=message):
+        run_local("warehouse-train", [param], workdir=tmp_path)
+    assert not list(tmp_path.rglob("executor_output.json"))
+
+
+def test_html_and_markdown_outputs_are_copied_with_extensions(tmp_path):
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "curves").write_text("<!DOCTYPE html><html><body>x</body></html>")
+    (outputs / "summary").write_text("| a | b |")
+    (outputs / "model").mkdir()
+    (outputs / "stats").write_text("{}")
+    task = TaskSummary("train", artifacts={
+        "learning_curves": str(outputs / "curves"), "summary": str(outputs / "summary"),
+        "model": str(outputs / "model"), "stats": str(outputs / "stats"),
+    })  # fmt: skip
+    summary = RunSummary("p", tmp_path, {}, [task], 1.0)
+    copied = copy_pictures(summary)
+    assert sorted(p.name for p in copied) == ["train-learning_curves.html", "train-summary.md"]
+    assert (tmp_path / "pictures" / "train-learning_curves.html").read_text().startswith("<!DOCTYPE")
+    assert "train-learning_curves" in format_summary(summary)
+
+
+def test_a_run_directory_is_never_reused(tmp_path):
+    from pipelines.local import _new_run_dir
+
+    first, second = _new_run_dir(tmp_path, "p"), _new_run_dir(tmp_path, "p")
+    assert first != second and first.is_dir() and second.is_dir()
+    assert Path(first).parent == Path(second).parent
