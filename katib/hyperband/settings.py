@@ -33,6 +33,9 @@ _ALIASES = {
     "seed": "seed",
 }
 
+#: How errors name a field: the Katib setting name users write in algorithmSettings.
+_KATIB_NAME = {"max_resource": "r_l", "seed": "random_state"}
+
 
 class HyperbandSettingsError(ValueError):
     """Algorithm settings that Hyperband cannot run with; the message names the bad value."""
@@ -160,7 +163,9 @@ def _number(values: Mapping[str, str], field: str) -> Fraction:
     try:
         return as_fraction(values[field], field)
     except ScheduleError:
-        raise HyperbandSettingsError(f"setting {field} must be a number, got {values[field]!r}") from None
+        raise HyperbandSettingsError(
+            f"algorithm setting {_KATIB_NAME.get(field, field)} must be a number, got {values[field]!r}"
+        ) from None
 
 
 def _integer(values: Mapping[str, str], field: str, default: int) -> int:
@@ -169,7 +174,9 @@ def _integer(values: Mapping[str, str], field: str, default: int) -> int:
     try:
         return int(values[field])
     except ValueError:
-        raise HyperbandSettingsError(f"setting {field} must be an integer, got {values[field]!r}") from None
+        raise HyperbandSettingsError(
+            f"algorithm setting {_KATIB_NAME.get(field, field)} must be an integer, got {values[field]!r}"
+        ) from None
 
 
 def _parameter_low(space: SearchSpace, name: str) -> Number:
