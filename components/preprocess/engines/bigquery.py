@@ -13,6 +13,9 @@ Extra URL parameters, all optional and none secret:
 - ``api_endpoint`` / ``read_endpoint``: private endpoints (Private Service Connect) or a local emulator.
   A plain ``http://`` endpoint never receives credentials: it is treated as an emulator on loopback and
   its ``read_endpoint`` (``host:port``) is reached over an insecure gRPC channel.
+
+Beside this module: ``bigquery_url`` (URL → keywords), ``bigquery_clients`` (clients and credentials),
+``bigquery_types`` (Arrow ↔ BigQuery types).
 """
 
 from __future__ import annotations
@@ -20,13 +23,10 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
-import re
 import tempfile
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,7 +34,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 from sqlglot import exp
 
-from components.preprocess.engines import WarehouseUrl, WarehouseUrlError
+from components.preprocess.engines import WarehouseUrl
 from components.preprocess.engines.base import (
     Engine,
     TableExistsError,
@@ -42,71 +42,16 @@ from components.preprocess.engines.base import (
     TableRef,
     WarehouseError,
 )
+from components.preprocess.engines.bigquery_clients import is_plaintext, make_client, make_read_client
+from components.preprocess.engines.bigquery_types import bigquery_type, load_arrow_type, scalar, type_name
+from components.preprocess.engines.bigquery_url import FORM, SCHEME, parse_url
 
 log = logging.getLogger(__name__)
 
-SCHEME = "bigquery"
-FORM = "bigquery://PROJECT/DATASET?location=...&timeout=..."
 DEFAULT_TIMEOUT_S = 3600.0
 JOB_LABELS = {"created-by": "kwp"}
-_URL_PARAMS = ("location", "timeout", "storage_api", "api_endpoint", "read_endpoint")
-# Project ids may be domain-scoped ("example.com:proj"); dataset ids are letters, digits and underscores.
-_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]*$")
-_DATASET_RE = re.compile(r"^\w+$")
-# The REST API still answers with legacy SQL type names; report the GoogleSQL ones.
-_STANDARD_TYPE = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "RECORD": "STRUCT"}
 
-
-def parse_url(url: str | WarehouseUrl) -> dict[str, Any]:
-    """``bigquery://PROJECT/DATASET?k=v`` (text, or as split by ``engines.parse_url``) as engine keywords."""
-    if isinstance(url, WarehouseUrl):
-        return _keywords(url.project, url.dataset, dict(url.params), str(url))
-    parts = urlsplit(url)
-    if parts.scheme != SCHEME:
-        raise WarehouseUrlError(f"{url!r} is not a BigQuery URL; expected {FORM}")
-    if "@" in parts.netloc:
-        raise WarehouseUrlError(
-            "a BigQuery URL carries no user or password: credentials come from Application Default "
-            "Credentials or Workload Identity"
-        )
-    return _keywords(parts.netloc, parts.path.strip("/"), dict(parse_qsl(parts.query, True)), url)
-
-
-def _keywords(project: str, dataset: str, params: dict[str, str], shown: str) -> dict[str, Any]:
-    if not _PROJECT_RE.match(project):
-        raise WarehouseUrlError(f"project {project!r} in {shown!r} is not a project id; expected {FORM}")
-    if not _DATASET_RE.match(dataset):
-        raise WarehouseUrlError(
-            f"dataset {dataset!r} in {shown!r} is not a dataset id (letters, digits, underscores); "
-            f"expected {FORM}"
-        )
-    unknown = sorted(set(params) - set(_URL_PARAMS))
-    if unknown:
-        raise WarehouseUrlError(f"unknown parameter(s) {unknown} in BigQuery URL; known: {list(_URL_PARAMS)}")
-    kwargs: dict[str, Any] = {"project": project, "dataset": dataset}
-    kwargs.update({k: params[k] for k in ("location", "api_endpoint", "read_endpoint") if params.get(k)})
-    if "timeout" in params:
-        kwargs["timeout_s"] = _positive_float(params["timeout"], "timeout")
-    if "storage_api" in params:
-        kwargs["storage_api"] = _boolean(params["storage_api"], "storage_api")
-    return kwargs
-
-
-def _positive_float(text: str, name: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise WarehouseUrlError(f"{name}={text!r} must be a positive number of seconds")
-    return value
-
-
-def _boolean(text: str, name: str) -> bool:
-    lowered = text.lower()
-    if lowered not in ("true", "false", "1", "0"):
-        raise WarehouseUrlError(f"{name}={text!r} must be true or false")
-    return lowered in ("true", "1")
+__all__ = ["DEFAULT_TIMEOUT_S", "FORM", "JOB_LABELS", "SCHEME", "BigQueryEngine", "parse_url"]
 
 
 class BigQueryEngine(Engine):
@@ -152,60 +97,20 @@ class BigQueryEngine(Engine):
     # -- clients ---------------------------------------------------------------------------------
 
     @property
-    def _plaintext(self) -> bool:
-        return bool(self.api_endpoint and self.api_endpoint.startswith("http://"))
-
-    @property
     def client(self) -> bigquery.Client:
         if self._client is None:
-            self._client = self._make_client()
+            self._client = make_client(self.project, self.location, self.api_endpoint)
         return self._client
-
-    def _make_client(self) -> bigquery.Client:
-        from google.api_core.client_options import ClientOptions
-        from google.auth.exceptions import DefaultCredentialsError
-
-        options = ClientOptions(api_endpoint=self.api_endpoint) if self.api_endpoint else None
-        credentials = None
-        if self._plaintext:
-            from google.auth.credentials import AnonymousCredentials
-
-            credentials = AnonymousCredentials()
-        try:
-            return bigquery.Client(
-                project=self.project, location=self.location, credentials=credentials, client_options=options
-            )
-        except DefaultCredentialsError as err:
-            raise WarehouseError(
-                "no Google credentials found for BigQuery: use Workload Identity on GKE or "
-                "`gcloud auth application-default login` locally (see docs/warehouses.md)"
-            ) from err
 
     def _storage_client(self) -> Any | None:
         """The Storage Read client, or None to read REST pages (never the public service by accident)."""
         if not self.storage_api:
             return None
         if self._read_client is None:
-            if self._plaintext and not self.read_endpoint:
+            if is_plaintext(self.api_endpoint) and not self.read_endpoint:
                 return None
-            self._read_client = self._make_read_client()
+            self._read_client = make_read_client(self.api_endpoint, self.read_endpoint)
         return self._read_client
-
-    def _make_read_client(self) -> Any:
-        from google.cloud import bigquery_storage
-
-        if self._plaintext:
-            import grpc
-            from google.cloud.bigquery_storage_v1.services.big_query_read.transports import (
-                BigQueryReadGrpcTransport,
-            )
-
-            channel = grpc.insecure_channel(self.read_endpoint)
-            return bigquery_storage.BigQueryReadClient(transport=BigQueryReadGrpcTransport(channel=channel))
-        from google.api_core.client_options import ClientOptions
-
-        options = ClientOptions(api_endpoint=self.read_endpoint) if self.read_endpoint else None
-        return bigquery_storage.BigQueryReadClient(client_options=options)
 
     def close(self) -> None:
         if self._client is not None:
@@ -252,7 +157,7 @@ class BigQueryEngine(Engine):
     def column_types(self, table: TableRef) -> dict[str, str]:
         with self._errors(f"looking up {table}"):
             schema = self.client.get_table(self._ref(table)).schema
-        return {field.name: _type_name(field) for field in schema}
+        return {field.name: type_name(field) for field in schema}
 
     # -- statements ------------------------------------------------------------------------------
 
@@ -264,7 +169,7 @@ class BigQueryEngine(Engine):
         with self._errors("running a query"):
             job = self.client.query(sql, job_config=self._job_config())
             rows = self._wait(job)
-            return [{key: _scalar(value) for key, value in row.items()} for row in rows]
+            return [{key: scalar(value) for key, value in row.items()} for row in rows]
 
     def drop_table(self, table: TableRef) -> None:
         with self._errors(f"dropping {table}"):
@@ -345,10 +250,10 @@ class BigQueryEngine(Engine):
             self.drop_table(staging)
 
     def _load(self, table: TableRef, data: pa.Table) -> None:
-        data = data.cast(pa.schema([pa.field(f.name, _load_arrow_type(f)) for f in data.schema]))
+        data = data.cast(pa.schema([pa.field(f.name, load_arrow_type(f)) for f in data.schema]))
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.PARQUET,
-            schema=[bigquery.SchemaField(f.name, _bigquery_type(f)) for f in data.schema],
+            schema=[bigquery.SchemaField(f.name, bigquery_type(f)) for f in data.schema],
             write_disposition="WRITE_EMPTY",
             labels=dict(JOB_LABELS),
         )
@@ -363,50 +268,3 @@ def _message(err: gexc.GoogleAPIError) -> str:
     """The server's message on one line (job errors arrive with location and job id on extra lines)."""
     return " ".join((getattr(err, "message", None) or str(err)).split())
 
-
-def _type_name(field: bigquery.SchemaField) -> str:
-    name = _STANDARD_TYPE.get(field.field_type, field.field_type)
-    return f"ARRAY<{name}>" if field.mode == "REPEATED" else name
-
-
-def _scalar(value: Any) -> Any:
-    """NUMERIC results arrive as Decimal; statistics are plain ints and floats everywhere."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def _load_arrow_type(field: pa.Field) -> pa.DataType:
-    """Widen types BigQuery stores in 64 bits so the Parquet file matches the declared schema."""
-    kind = field.type
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    if pa.types.is_integer(kind):
-        return pa.int64()
-    if pa.types.is_floating(kind):
-        return pa.float64()
-    if pa.types.is_large_string(kind):
-        return pa.string()
-    return kind
-
-
-_ARROW_TO_BIGQUERY = (
-    (pa.types.is_boolean, "BOOL"),
-    (pa.types.is_integer, "INT64"),
-    (pa.types.is_floating, "FLOAT64"),
-    (pa.types.is_string, "STRING"),
-    (pa.types.is_binary, "BYTES"),
-    (pa.types.is_date32, "DATE"),
-)
-
-
-def _bigquery_type(field: pa.Field) -> str:
-    kind = field.type
-    for matches, name in _ARROW_TO_BIGQUERY:
-        if matches(kind):
-            return name
-    if pa.types.is_timestamp(kind):
-        return "TIMESTAMP" if kind.tz else "DATETIME"
-    if pa.types.is_decimal(kind):
-        return "NUMERIC" if kind.precision <= 38 and kind.scale <= 9 else "BIGNUMERIC"
-    raise WarehouseError(f"column {field.name!r} has Arrow type {kind} that kwp cannot load into BigQuery")

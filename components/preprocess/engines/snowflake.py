@@ -1,16 +1,8 @@
 """Snowflake adapter: ``snowflake://ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=ROLE``.
 
-Credentials never appear in the URL, in pipeline parameters or in logs: they are read from environment
-variables (fed by a Kubernetes Secret) at the moment the connection opens, and not kept on the engine:
-
-================================  ==========================================================
-``SNOWFLAKE_USER``                login name (required)
-``SNOWFLAKE_PASSWORD``            password
-``SNOWFLAKE_PRIVATE_KEY_PATH``    key-pair authentication: path of a PKCS#8 PEM private key
-``SNOWFLAKE_PRIVATE_KEY_PASSPHRASE``  passphrase of that key, if it is encrypted
-``SNOWFLAKE_AUTHENTICATOR``       e.g. ``SNOWFLAKE_JWT``, ``OAUTH``, ``PROGRAMMATIC_ACCESS_TOKEN``
-``SNOWFLAKE_TOKEN``               OAuth or programmatic access token
-================================  ==========================================================
+Credentials never appear in the URL, in pipeline parameters or in logs: they are read from the
+``SNOWFLAKE_*`` environment variables (fed by a Kubernetes Secret; the list is in
+``snowflake_credentials``) at the moment the connection opens, and not kept on the engine.
 
 Every identifier is quoted, so Snowflake matches it case-sensitively: ``amount`` is not ``AMOUNT``. Names
 created without quotes are stored upper-case, so users write them the way Snowflake stores them.
@@ -18,23 +10,22 @@ created without quotes are stored upper-case, so users write them the way Snowfl
 Extra URL parameters, none secret: ``warehouse``, ``role``, ``timeout`` (statement timeout in seconds,
 default 3600), ``login_timeout`` and ``network_timeout`` (seconds), and ``host``/``port``/``protocol``
 for PrivateLink, proxies or a local emulator.
+
+Beside this module: ``snowflake_url`` (URL → keywords), ``snowflake_credentials`` (the environment
+variables), ``snowflake_types`` (Arrow ↔ Snowflake types, result schemas).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pyarrow as pa
 from sqlglot import exp
 
-from components.preprocess.engines import WarehouseUrl, WarehouseUrlError
+from components.preprocess.engines import WarehouseUrl
 from components.preprocess.engines.base import (
     Engine,
     TableExistsError,
@@ -42,98 +33,35 @@ from components.preprocess.engines.base import (
     TableRef,
     WarehouseError,
 )
+from components.preprocess.engines.snowflake_credentials import (
+    CREDENTIAL_ENV,
+    MissingCredentialsError,
+    credentials_from_env,
+)
+from components.preprocess.engines.snowflake_types import (
+    conform,
+    row_chunks,
+    scalar,
+    schema_from_description,
+    snowflake_type,
+    stable_schema,
+)
+from components.preprocess.engines.snowflake_url import FORM, SCHEME, parse_url
 
 log = logging.getLogger(__name__)
 
-SCHEME = "snowflake"
-FORM = "snowflake://ACCOUNT/DATABASE/SCHEMA?warehouse=...&role=..."
 DEFAULT_TIMEOUT_S = 3600
 QUERY_TAG = "kwp"
-#: environment variable -> snowflake.connector.connect keyword.
-CREDENTIAL_ENV = {
-    "SNOWFLAKE_USER": "user",
-    "SNOWFLAKE_PASSWORD": "password",
-    "SNOWFLAKE_PRIVATE_KEY_PATH": "private_key_file",
-    "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE": "private_key_file_pwd",
-    "SNOWFLAKE_AUTHENTICATOR": "authenticator",
-    "SNOWFLAKE_TOKEN": "token",
-}
-_URL_PARAMS = ("warehouse", "role", "timeout", "login_timeout", "network_timeout", "host", "port", "protocol")
-_SECRET_PARAM = re.compile(r"password|passphrase|token|secret|private|key|credential|user", re.IGNORECASE)
-_ACCOUNT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Rows bound per INSERT when loading: keep the bind count of one statement moderate.
 _BINDS_PER_INSERT = 8_192
 # ProgrammingError.errno values of the Snowflake server.
 _ERRNO_DOES_NOT_EXIST = 2003
 _ERRNO_ALREADY_EXISTS = 2002
 
-
-class MissingCredentialsError(WarehouseError):
-    """The environment holds no usable Snowflake credentials; the message lists the variables."""
-
-
-def parse_url(url: str | WarehouseUrl) -> dict[str, Any]:
-    """``snowflake://ACCOUNT/DATABASE/SCHEMA?k=v`` (text, or split by ``engines.parse_url``) as keywords."""
-    if isinstance(url, WarehouseUrl):
-        return _keywords(url.account, [url.database, url.schema], dict(url.params), str(url))
-    parts = urlsplit(url)
-    if parts.scheme != SCHEME:
-        raise WarehouseUrlError(f"{url!r} is not a Snowflake URL; expected {FORM}")
-    if "@" in parts.netloc:
-        raise WarehouseUrlError(
-            "a Snowflake URL carries no user or password: set SNOWFLAKE_USER and SNOWFLAKE_PASSWORD (or a "
-            "key pair) as environment variables from a Kubernetes Secret"
-        )
-    path = [unquote(p) for p in parts.path.strip("/").split("/")]
-    return _keywords(parts.netloc, path, dict(parse_qsl(parts.query, True)), url)
-
-
-def _keywords(account: str, path: list[str], params: dict[str, str], shown: str) -> dict[str, Any]:
-    if not _ACCOUNT_RE.match(account):
-        raise WarehouseUrlError(f"account {account!r} is not an account identifier; expected {FORM}")
-    if len(path) != 2 or not all(p.strip() for p in path):
-        raise WarehouseUrlError(f"{shown!r} must name exactly a database and a schema; expected {FORM}")
-    secret = sorted(k for k in params if _SECRET_PARAM.search(k))
-    if secret:
-        raise WarehouseUrlError(
-            f"credential parameter(s) {secret} do not belong in a URL (it is a pipeline parameter and gets "
-            f"logged); use the environment variables {', '.join(CREDENTIAL_ENV)}"
-        )
-    unknown = sorted(set(params) - set(_URL_PARAMS))
-    if unknown:
-        raise WarehouseUrlError(
-            f"unknown parameter(s) {unknown} in Snowflake URL; known: {list(_URL_PARAMS)}"
-        )
-    kwargs: dict[str, Any] = {"account": account, "database": path[0], "schema": path[1]}
-    kwargs.update({k: params[k] for k in ("warehouse", "role", "host", "protocol") if params.get(k)})
-    numbers = {
-        "timeout": "timeout_s",
-        "login_timeout": "login_timeout_s",
-        "network_timeout": "network_timeout_s",
-    }
-    for name, key in (*numbers.items(), ("port", "port")):
-        if name in params:
-            kwargs[key] = _positive_int(params[name], name)
-    return kwargs
-
-
-def _positive_int(text: str, name: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise WarehouseUrlError(f"{name}={text!r} must be a positive whole number")
-    return int(text)
-
-
-def credentials_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Connector keywords from the ``SNOWFLAKE_*`` variables; raises if no way to log in is set."""
-    environ = os.environ if environ is None else environ
-    found = {kw: environ[var] for var, kw in CREDENTIAL_ENV.items() if environ.get(var)}
-    if "user" not in found or not ({"password", "private_key_file", "token", "authenticator"} & set(found)):
-        raise MissingCredentialsError(
-            "Snowflake credentials are not set: SNOWFLAKE_USER plus one of SNOWFLAKE_PASSWORD, "
-            "SNOWFLAKE_PRIVATE_KEY_PATH, SNOWFLAKE_TOKEN or SNOWFLAKE_AUTHENTICATOR must be in the "
-            "environment (mount them from a Kubernetes Secret; see docs/warehouses.md)"
-        )
-    return found
+__all__ = [
+    "CREDENTIAL_ENV", "DEFAULT_TIMEOUT_S", "FORM", "QUERY_TAG", "SCHEME", "MissingCredentialsError",
+    "SnowflakeEngine", "credentials_from_env", "parse_url",
+]
 
 
 class SnowflakeEngine(Engine):
@@ -283,7 +211,7 @@ class SnowflakeEngine(Engine):
         with self._cursor("running a query") as cursor:
             cursor.execute(sql)
             names = [column[0] for column in cursor.description]
-            return [{n: _scalar(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+            return [{n: scalar(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
     def drop_table(self, table: TableRef) -> None:
         self.execute(exp.Drop(tables=[self.sql_table(table)], kind="TABLE", exists=True).sql(self.dialect))
@@ -319,16 +247,16 @@ class SnowflakeEngine(Engine):
         select = exp.select(exp.Star()).from_(self.sql_table(table)).sql(self.dialect)
         with self._cursor(f"reading {self._full(table)}") as cursor:
             cursor.execute(select)
-            described = _schema_from_description(cursor.description)
+            described = schema_from_description(cursor.description)
             if hasattr(cursor, "fetch_arrow_batches"):
                 chunks = cursor.fetch_arrow_batches()
             else:
-                chunks = _row_chunks(cursor, described, batch_rows)
+                chunks = row_chunks(cursor, described, batch_rows)
             schema = None
             for chunk in chunks:
                 for batch in chunk.to_batches(max_chunksize=batch_rows):
-                    schema = schema or _stable_schema(batch.schema)
-                    yield _conform(batch, schema)
+                    schema = schema or stable_schema(batch.schema)
+                    yield conform(batch, schema)
             if schema is None:
                 yield pa.RecordBatch.from_pylist([], schema=described)
 
@@ -342,7 +270,7 @@ class SnowflakeEngine(Engine):
         if not overwrite and self.table_exists(full):
             raise TableExistsError(f"Snowflake table {full} exists; pass overwrite=True to replace it")
         columns = [
-            exp.ColumnDef(this=exp.to_identifier(f.name, quoted=True), kind=_snowflake_type(f))
+            exp.ColumnDef(this=exp.to_identifier(f.name, quoted=True), kind=snowflake_type(f))
             for f in data.schema
         ]
         create = exp.Create(
@@ -376,86 +304,3 @@ def _translate(err: Any, doing: str) -> WarehouseError:
 def _flat(rows: list[tuple]) -> list[Any]:
     return [value for row in rows for value in row]
 
-
-def _scalar(value: Any) -> Any:
-    """NUMBER results arrive as Decimal; statistics are plain ints and floats on every engine."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def _row_chunks(cursor: Any, schema: pa.Schema, size: int) -> Iterator[pa.Table]:
-    """``fetchmany`` in chunks turned into Arrow (emulators without Arrow results, e.g. fakesnow)."""
-    while rows := cursor.fetchmany(size):
-        columns = list(zip(*rows, strict=True))
-        yield pa.table(
-            [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
-        )
-
-
-def _stable_schema(schema: pa.Schema) -> pa.Schema:
-    """The first chunk's schema without per-chunk metadata and with integers widened to int64, since
-    Snowflake may send later chunks in a wider integer width."""
-    return pa.schema(
-        [pa.field(f.name, pa.int64() if pa.types.is_integer(f.type) else f.type) for f in schema]
-    )
-
-
-def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """Give every batch the same schema (the connector attaches per-chunk field metadata)."""
-    if batch.schema.equals(schema, check_metadata=False):
-        return pa.RecordBatch.from_arrays(batch.columns, schema=schema)
-    return batch.cast(schema)
-
-
-# Result type codes of snowflake.connector.constants.FIELD_TYPES -> Arrow types, matching what the
-# connector's own Arrow path produces by default (scaled NUMBER becomes float64 there too).
-_ARROW_OF_TYPE_CODE = {
-    1: pa.float64(),  # REAL
-    2: pa.string(),  # TEXT
-    3: pa.date32(),  # DATE
-    5: pa.string(),  # VARIANT (JSON text)
-    9: pa.string(),  # OBJECT
-    10: pa.string(),  # ARRAY
-    11: pa.binary(),  # BINARY
-    12: pa.time64("ns"),  # TIME
-    13: pa.bool_(),  # BOOLEAN
-}
-_TIMESTAMP_CODES = {4: None, 6: "UTC", 7: "UTC", 8: None}
-
-
-def _schema_from_description(description: Sequence[Any]) -> pa.Schema:
-    fields = []
-    for column in description:
-        name, code, scale = column[0], column[1], column[5]
-        if code == 0:  # FIXED (NUMBER)
-            kind = pa.int64() if not scale else pa.float64()
-        elif code in _TIMESTAMP_CODES:
-            kind = pa.timestamp("ns", tz=_TIMESTAMP_CODES[code])
-        else:
-            kind = _ARROW_OF_TYPE_CODE.get(code, pa.string())
-        fields.append(pa.field(name, kind))
-    return pa.schema(fields)
-
-
-_SNOWFLAKE_TYPES = (
-    (pa.types.is_boolean, "BOOLEAN"),
-    (pa.types.is_integer, "BIGINT"),
-    (pa.types.is_floating, "DOUBLE"),
-    (pa.types.is_string, "VARCHAR"),
-    (pa.types.is_large_string, "VARCHAR"),
-    (pa.types.is_binary, "BINARY"),
-    (pa.types.is_date32, "DATE"),
-)
-
-
-def _snowflake_type(field: pa.Field) -> exp.DataType:
-    kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
-    for matches, name in _SNOWFLAKE_TYPES:
-        if matches(kind):
-            return exp.DataType.build(name, dialect=SCHEME)
-    if pa.types.is_timestamp(kind):
-        return exp.DataType.build("TIMESTAMP_TZ" if kind.tz else "TIMESTAMP_NTZ", dialect=SCHEME)
-    if pa.types.is_decimal(kind) and kind.precision <= 38:
-        return exp.DataType.build(f"NUMBER({kind.precision}, {kind.scale})", dialect=SCHEME)
-    raise WarehouseError(f"column {field.name!r} has Arrow type {kind} that kwp cannot load into Snowflake")

@@ -1,4 +1,4 @@
-"""SnowflakeEngine: URL and credential handling offline, every Engine method against fakesnow.
+"""SnowflakeEngine: names and credentials offline, every Engine method against fakesnow.
 
 ``snowflake_engine`` runs each engine test twice: against fakesnow's server through the real connector
 (HTTP, Arrow result chunks) and against fakesnow's in-process patch (no Arrow: the fetchmany fallback).
@@ -11,15 +11,9 @@ import logging
 import pyarrow as pa
 import pytest
 
-from components.preprocess.engines import WarehouseUrlError, connect
+from components.preprocess.engines import connect, snowflake, snowflake_credentials, snowflake_url
 from components.preprocess.engines.base import TableExistsError, TableNotFoundError, TableRef, WarehouseError
-from components.preprocess.engines.snowflake import (
-    MissingCredentialsError,
-    SnowflakeEngine,
-    _schema_from_description,
-    credentials_from_env,
-    parse_url,
-)
+from components.preprocess.engines.snowflake import MissingCredentialsError, SnowflakeEngine
 
 
 def sample(rows: int = 250) -> pa.Table:
@@ -37,21 +31,16 @@ def sql_name(engine: SnowflakeEngine, name: str) -> str:
     return engine.sql_table(engine.qualify(name)).sql("snowflake")
 
 
-# --- offline: URL, names, credentials ---------------------------------------------------------------
+# --- offline: names, credentials ---------------------------------------------------------------
 
 
-def test_url_parts_and_parameters() -> None:
-    url = "snowflake://myorg-acct1/ANALYTICS/PUBLIC?warehouse=ETL_WH&role=ML&timeout=600&host=h.privatelink"
-    assert parse_url(url) == {
-        "account": "myorg-acct1",
-        "database": "ANALYTICS",
-        "schema": "PUBLIC",
-        "warehouse": "ETL_WH",
-        "role": "ML",
-        "timeout_s": 600,
-        "host": "h.privatelink",
-    }
-    assert parse_url("snowflake://xy12345.us-east-1.aws/D/S")["account"] == "xy12345.us-east-1.aws"
+def test_the_adapter_module_still_exports_the_url_and_credential_names() -> None:
+    assert (snowflake.parse_url, snowflake.SCHEME, snowflake.FORM) == (
+        snowflake_url.parse_url, snowflake_url.SCHEME, snowflake_url.FORM,
+    )  # fmt: skip
+    assert snowflake.credentials_from_env is snowflake_credentials.credentials_from_env
+    assert snowflake.MissingCredentialsError is snowflake_credentials.MissingCredentialsError
+    assert snowflake.CREDENTIAL_ENV is snowflake_credentials.CREDENTIAL_ENV
 
 
 def test_connect_builds_the_engine_without_connecting() -> None:
@@ -61,39 +50,6 @@ def test_connect_builds_the_engine_without_connecting() -> None:
         "acct", "DB", "SCH", "WH", "R",
     )  # fmt: skip
     assert engine._connection is None
-
-
-@pytest.mark.parametrize(
-    ("url", "complaint"),
-    [
-        ("snowflake://acct/DB", "exactly a database and a schema"),
-        ("snowflake://acct/DB/S/extra", "exactly a database and a schema"),
-        ("snowflake://acct//S", "exactly a database and a schema"),
-        ("snowflake:///DB/S", "account ''"),
-        ("snowflake://acct/DB/S?password=hunter2", "credential parameter(s) ['password']"),
-        ("snowflake://acct/DB/S?private_key_file=/k.pem", "credential parameter(s)"),
-        ("snowflake://acct/DB/S?token=hunter2", "credential parameter(s) ['token']"),
-        ("snowflake://me:hunter2@acct/DB/S", "no user or password"),
-        ("snowflake://acct/DB/S?wh=X", "unknown parameter"),
-        ("snowflake://acct/DB/S?port=http", "port='http'"),
-        ("bigquery://p/d", "not a Snowflake URL"),
-    ],
-)
-def test_malformed_urls_are_refused_without_echoing_secrets(url: str, complaint: str) -> None:
-    with pytest.raises(WarehouseUrlError) as caught:
-        parse_url(url)
-    assert complaint in str(caught.value)
-    assert "hunter2" not in str(caught.value)
-
-
-def test_credentials_come_from_the_environment_only() -> None:
-    env = {"SNOWFLAKE_USER": "svc", "SNOWFLAKE_PRIVATE_KEY_PATH": "/secrets/key.p8", "UNRELATED": "x"}
-    assert credentials_from_env(env) == {"user": "svc", "private_key_file": "/secrets/key.p8"}
-    token = {"SNOWFLAKE_USER": "svc", "SNOWFLAKE_AUTHENTICATOR": "OAUTH", "SNOWFLAKE_TOKEN": "t0k"}
-    assert credentials_from_env(token) == {"user": "svc", "authenticator": "OAUTH", "token": "t0k"}
-    for incomplete in ({}, {"SNOWFLAKE_USER": "svc"}, {"SNOWFLAKE_PASSWORD": "pw"}):
-        with pytest.raises(MissingCredentialsError, match="SNOWFLAKE_USER plus one of SNOWFLAKE_PASSWORD"):
-            credentials_from_env(incomplete)
 
 
 def test_missing_credentials_fail_before_any_connection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,23 +69,6 @@ def test_qualify_keeps_case_and_completes_with_the_url_defaults() -> None:
         with pytest.raises(ValueError, match=repr(bad)):
             engine.qualify(bad)
     assert sql_name(engine, 'my"table') == '"DB"."SCH"."my""table"'
-
-
-def test_description_types_map_like_the_connectors_arrow_path() -> None:
-    # (name, type_code, display_size, internal_size, precision, scale, is_nullable)
-    description = [
-        ("k", 0, None, None, 38, 0, True),
-        ("amount", 0, None, None, 10, 2, True),
-        ("f", 1, None, None, None, None, True),
-        ("s", 2, None, 16777216, None, None, True),
-        ("b", 13, None, None, None, None, True),
-        ("d", 3, None, None, None, None, True),
-        ("ts", 8, None, None, 0, 9, True),
-    ]
-    schema = _schema_from_description(description)
-    assert schema.types == [
-        pa.int64(), pa.float64(), pa.float64(), pa.string(), pa.bool_(), pa.date32(), pa.timestamp("ns"),
-    ]  # fmt: skip
 
 
 # --- against fakesnow (server through the real connector, and patch) --------------------------------------
