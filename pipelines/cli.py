@@ -117,11 +117,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from pipelines.params import parse_params, pipeline_parameter_types
+    from pipelines.params import check_required, parse_params, pipeline_parameter_types
     from pipelines.registry import load_pipeline
     from pipelines.submit import submit
 
-    arguments = parse_params(args.param, pipeline_parameter_types(load_pipeline(args.pipeline)))
+    pipeline = load_pipeline(args.pipeline)
+    arguments = parse_params(args.param, pipeline_parameter_types(pipeline))
+    check_required(pipeline, arguments)
     run = submit(
         args.pipeline,
         args.host,

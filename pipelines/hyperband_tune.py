@@ -5,7 +5,7 @@ from kfp import dsl
 from components.tune.component import tune
 from components.tune.steps import best_training_args, hyperband_experiment
 from pipelines import cluster
-from pipelines.defaults import DEFAULT_SPEC_JSON, DEFAULT_WAREHOUSE_URL
+from pipelines.defaults import DEFAULT_SPEC_JSON
 from pipelines.steps import evaluate_and_export, preprocess_step, train_step
 
 
@@ -16,7 +16,7 @@ from pipelines.steps import evaluate_and_export, preprocess_step, train_step
     "evaluate it and export it to ONNX.",
 )
 def hyperband_tune(
-    warehouse_url: str = DEFAULT_WAREHOUSE_URL,
+    warehouse_url: str,
     spec_json: str = DEFAULT_SPEC_JSON,
     overwrite: bool = False,
     max_epochs: int = 27,

@@ -34,6 +34,19 @@ def pipeline_parameter_types(pipeline: Any) -> dict[str, str]:
     return {name: enum.Name(spec.parameter_type) for name, spec in inputs.items()}
 
 
+def required_parameters(pipeline: Any) -> list[str]:
+    """Parameters without a default, which every run must be given."""
+    inputs = pipeline.pipeline_spec.root.input_definitions.parameters
+    return sorted(name for name, spec in inputs.items() if not spec.is_optional)
+
+
+def check_required(pipeline: Any, arguments: Mapping[str, Any]) -> None:
+    missing = [name for name in required_parameters(pipeline) if name not in arguments]
+    if missing:
+        shown = ", ".join(f"--param {name}=..." for name in missing)
+        raise ParameterError(f"this pipeline needs {shown} (no default)")
+
+
 def parse_params(pairs: Iterable[str], types: Mapping[str, str]) -> dict[str, Any]:
     """Parse ``KEY=VALUE`` strings against the pipeline's parameter types."""
     values: dict[str, Any] = {}

@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from pipelines.defaults import DEFAULT_SPEC_JSON, DEFAULT_WAREHOUSE_URL
+from pipelines.defaults import DEFAULT_SPEC_JSON
 from pipelines.steps import evaluate_and_export, preprocess_step, train_step
 
 
@@ -12,7 +12,7 @@ from pipelines.steps import evaluate_and_export, preprocess_step, train_step
     "distributed job, evaluate it on the test split and export it to ONNX.",
 )
 def warehouse_train(
-    warehouse_url: str = DEFAULT_WAREHOUSE_URL,
+    warehouse_url: str,
     spec_json: str = DEFAULT_SPEC_JSON,
     overwrite: bool = False,
     train_backend: str = "kubernetes",

@@ -22,6 +22,7 @@ from pipelines.compile import compile_pipeline
 from pipelines.submit import SubmittedRun, default_client_factory, submit
 
 PIPELINE = "warehouse-train"
+WAREHOUSE = "bigquery://my-project/my_dataset"
 
 
 class FakeKfpClient:
@@ -127,23 +128,33 @@ def test_the_real_factory_builds_a_kfp_client_for_the_host_and_namespace():
 
 
 def test_kwp_submit_prints_the_run_id_and_url(clients, capsys):
-    code = main(["submit", PIPELINE, "--host", "http://kfp.example", "--param", "epochs=3"])
+    code = main(["submit", PIPELINE, "--host", "http://kfp.example", "--param", "epochs=3",
+                 "--param", f"warehouse_url={WAREHOUSE}"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
     assert out.strip() == "started run run-0001: http://kfp.example/#/runs/details/run-0001"
     call = clients[0].calls[0]
-    assert call["arguments"] == {"epochs": 3} and isinstance(call["arguments"]["epochs"], int)
+    assert call["arguments"] == {"epochs": 3, "warehouse_url": WAREHOUSE}
+    assert isinstance(call["arguments"]["epochs"], int)
     assert (call["experiment_name"], call["run_name"]) == ("kwp", PIPELINE)
 
 
 def test_kwp_submit_passes_experiment_namespace_and_run_name(clients, capsys):
     argv = ["submit", PIPELINE, "--host", "http://kfp.example", "--experiment", "exp-1",
-            "--namespace", "team-b", "--run-name", "r1", "--param", "lr=0.5", "--param", "model_type=mlp"]
+            "--namespace", "team-b", "--run-name", "r1", "--param", "lr=0.5", "--param", "model_type=mlp",
+            "--param", f"warehouse_url={WAREHOUSE}"]
     assert main(argv) == 0
     call = clients[0].calls[0]
     assert clients[0].namespace == "team-b"
     assert (call["experiment_name"], call["namespace"], call["run_name"]) == ("exp-1", "team-b", "r1")
-    assert call["arguments"] == {"lr": 0.5, "model_type": "mlp"}
+    assert call["arguments"] == {"lr": 0.5, "model_type": "mlp", "warehouse_url": WAREHOUSE}
+
+
+def test_kwp_submit_without_a_warehouse_url_names_the_missing_parameter(clients, capsys):
+    assert main(["submit", PIPELINE, "--host", "http://kfp.example"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "kwp: error: this pipeline needs --param warehouse_url=... (no default)"
+    assert clients == []
 
 
 @pytest.mark.parametrize(
@@ -171,7 +182,7 @@ def test_kwp_submit_server_error_is_one_line(monkeypatch, capsys):
             raise ConnectionError("HTTPConnectionPool(host='kfp.example', port=80): Max retries\n(...)")
 
     monkeypatch.setattr(pipelines.submit, "default_client_factory", UnreachableKfpClient)
-    code = main(["submit", PIPELINE, "--host", "http://kfp.example"])
+    code = main(["submit", PIPELINE, "--host", "http://kfp.example", "--param", f"warehouse_url={WAREHOUSE}"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("kwp: error: HTTPConnectionPool(host='kfp.example'") and err.count("\n") == 1
