@@ -60,7 +60,11 @@ def pre_scale_sql(c: ColumnSpec, impute_value: exp.Expression | None) -> exp.Exp
 
 
 def _median_sql(train: Rel, c: ColumnSpec) -> exp.Expression:
-    """Exact median (mean of the middle two) with ROW_NUMBER: BigQuery has no MEDIAN aggregate."""
+    """Exact median (mean of the middle two) with ROW_NUMBER: BigQuery has no MEDIAN aggregate.
+
+    Scaling limit: one un-partitioned window sorts the whole training column (on BigQuery in a single
+    worker), accepted so every engine gives the identical exact median (docs/warehouses.md).
+    """
     v = _raw_numeric(c)
     ranked = exp.select(
         v.as_("kwp_v"),
