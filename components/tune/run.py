@@ -3,6 +3,11 @@
 Both modes take the same Experiment (YAML or JSON text), bind ``${kwp.*}`` data placeholders to the
 step's inputs, and return the same :class:`~katib.local.ExperimentResult`, so the component's
 outputs do not depend on where the trials ran.
+
+On a cluster the trials get the artifacts' URIs, translated by the train launcher's rule
+(:func:`~components.train.launchers.uris.pod_uri`): ``gs://`` and ``s3://`` as they are, MinIO's
+``minio://bucket/key`` as ``s3://bucket/key``, which the trial pods reach through ``AWS_ENDPOINT_URL``
+(``s3_endpoint``) with the keys from ``secret_env``.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.train.launchers.errors import LauncherConfigError
+from components.train.launchers.uris import check_endpoint, pod_uri
 from components.tune import cluster
 from katib.experiments import bind, load_experiment, require_bound, validate_experiment
+from katib.experiments.bindings import with_trial_env
 from katib.local import ExperimentResult, outcome_from_katib_trial, run_experiment
 from katib.metrics import metric_strategies
 
@@ -26,7 +34,12 @@ NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 @dataclass(frozen=True)
 class TuneRequest:
-    """Everything the step needs; ``data`` maps ``${kwp.<name>}`` to a path or URI."""
+    """Everything the step needs; ``data`` maps ``${kwp.<name>}`` to a path or URI.
+
+    ``s3_endpoint`` (``http(s)://host:port``) becomes ``AWS_ENDPOINT_URL`` in the trial containers and
+    ``secret_env`` (``{"VAR": "secret-name/key"}``) environment variables from Secrets there, so trials
+    read ``s3://`` data on MinIO or another S3-compatible store the way the trainer does.
+    """
 
     experiment_spec: str | Mapping[str, Any]
     mode: str = "kubernetes"
@@ -39,6 +52,8 @@ class TuneRequest:
     poll_s: float = 30.0
     max_parallel: int | None = None
     workdir: str | Path = ".kwp/tune"
+    s3_endpoint: str = ""
+    secret_env: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -46,21 +61,45 @@ class TuneRequest:
         cluster.should_delete(self.delete_after, True)  # checks the policy name
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+        if self.s3_endpoint:
+            check_endpoint(self.s3_endpoint)
+
+    def trial_env(self) -> dict[str, str]:
+        """Plain variables every trial container gets (the S3 endpoint, when there is one)."""
+        return {"AWS_ENDPOINT_URL": self.s3_endpoint} if self.s3_endpoint else {}
 
 
-def data_bindings(mode: str, artifacts: Mapping[str, Any], extra_data: str = "") -> dict[str, str]:
-    """``${kwp.<name>}`` values: each input artifact's URI on a cluster (trial pods read it there),
-    its local path in ``local`` mode; ``extra_data`` is a JSON object of more name -> URI pairs."""
-    data = {k: (a.uri if mode == "kubernetes" else a.path) for k, a in artifacts.items() if a is not None}
+def data_bindings(
+    mode: str, artifacts: Mapping[str, Any], extra_data: str = "", s3_endpoint: str = ""
+) -> dict[str, str]:
+    """``${kwp.<name>}`` values: each input artifact's URI as the trial pods can open it on a cluster,
+    its local path in ``local`` mode; ``extra_data`` is a JSON object of more name -> URI pairs
+    (on a cluster a ``minio://`` one is translated like the artifacts, the rest pass as given)."""
+    extra = json_mapping("extra_data", extra_data, "name -> URI")
+    if mode != "kubernetes":
+        return {k: a.path for k, a in artifacts.items() if a is not None} | extra
+    data = {k: _trial_uri(k, a.uri, s3_endpoint) for k, a in artifacts.items() if a is not None}
+    for name, uri in extra.items():
+        data[name] = _trial_uri(name, uri, s3_endpoint) if uri.startswith("minio://") else uri
+    return data
+
+
+def json_mapping(parameter: str, text: str, meaning: str) -> dict[str, str]:
+    """A JSON object of strings from a component parameter, or ValueError naming the parameter."""
     try:
-        extra = json.loads(extra_data or "{}")
+        value = json.loads(text or "{}")
     except json.JSONDecodeError as err:
-        raise ValueError(
-            f"extra_data must be a JSON object of name -> URI, got {extra_data!r}: {err}"
-        ) from None
-    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
-        raise ValueError(f"extra_data must be a JSON object of name -> URI strings, got {extra_data!r}")
-    return data | extra
+        raise ValueError(f"{parameter} must be a JSON object of {meaning}, got {text!r}: {err}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f"{parameter} must be a JSON object of {meaning} strings, got {text!r}")
+    return value
+
+
+def _trial_uri(name: str, uri: str, s3_endpoint: str) -> str:
+    try:
+        return pod_uri(uri, s3_endpoint or None)
+    except LauncherConfigError as err:
+        raise LauncherConfigError(f"tune input {name!r}: {err}") from None
 
 
 def run_tune(
@@ -78,6 +117,7 @@ def run_tune(
     """
     experiment = bind(load_experiment(request.experiment_spec), dict(request.data))
     require_bound(experiment)
+    experiment = with_trial_env(experiment, request.trial_env(), request.secret_env)
     if request.mode == "local":
         return run_experiment(
             experiment, Path(request.workdir), max_parallel=request.max_parallel, overwrite=True, log=progress

@@ -30,6 +30,8 @@ def test_component_compiles_with_its_interface(tmp_path):
         "delete_after",
         "best_parameters",
         "trials_report",
+        "s3_endpoint",
+        "secret_env",
     ):
         assert name in text
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.train.launchers.errors import LauncherConfigError
 from components.tune import cluster
 from components.tune.run import TuneRequest, data_bindings, run_tune
 from katib.experiments import UnboundDataError, experiment_to_yaml
@@ -117,3 +118,98 @@ def test_data_bindings_use_uris_on_the_cluster_and_paths_locally():
     }
     with pytest.raises(ValueError, match="extra_data"):
         data_bindings("local", {}, "[1]")
+
+
+class _Artifact:
+    """What data_bindings reads of a KFP input artifact."""
+
+    def __init__(self, uri: str, path: str = "/local/copy") -> None:
+        self.uri, self.path = uri, path
+
+
+MINIO = "http://minio-service.kubeflow:9000"
+
+
+@pytest.mark.parametrize(
+    "uri, endpoint, expected",
+    [
+        ("gs://b/run/train", "", "gs://b/run/train"),
+        ("gs://b/run/train", MINIO, "gs://b/run/train"),
+        ("s3://b/run/train", "", "s3://b/run/train"),
+        ("s3://b/run/train", MINIO, "s3://b/run/train"),
+        ("minio://mlpipeline/v2/artifacts/run/train", MINIO, "s3://mlpipeline/v2/artifacts/run/train"),
+    ],
+)
+def test_cluster_bindings_are_uris_the_trial_pods_can_open(uri, endpoint, expected):
+    artifacts = {"train": _Artifact(uri), "stats": None}
+    assert data_bindings("kubernetes", artifacts, s3_endpoint=endpoint) == {"train": expected}
+
+
+def test_a_minio_artifact_without_an_endpoint_names_the_input_and_the_parameter():
+    artifacts = {"validation": _Artifact("minio://mlpipeline/v2/artifacts/run/validation")}
+    with pytest.raises(LauncherConfigError, match=r"tune input .validation.*pass s3_endpoint"):
+        data_bindings("kubernetes", artifacts)
+    with pytest.raises(LauncherConfigError, match="tune input 'extra'"):
+        data_bindings("kubernetes", {}, '{"extra": "minio://mlpipeline/x"}')
+    with pytest.raises(LauncherConfigError, match=r"tune input .train.*cannot be opened by the job pods"):
+        data_bindings("kubernetes", {"train": _Artifact("hdfs://nn/train")}, s3_endpoint=MINIO)
+
+
+def test_extra_minio_uris_are_translated_and_other_extra_values_pass_as_given():
+    extra = '{"test": "minio://mlpipeline/test", "labels": "https://example.com/labels.csv"}'
+    assert data_bindings("kubernetes", {}, extra, s3_endpoint=MINIO) == {
+        "test": "s3://mlpipeline/test",
+        "labels": "https://example.com/labels.csv",
+    }
+
+
+def test_local_bindings_are_paths_whatever_the_uri():
+    artifacts = {"train": _Artifact("minio://mlpipeline/train", "/minio/mlpipeline/train")}
+    assert data_bindings("local", artifacts) == {"train": "/minio/mlpipeline/train"}
+
+
+def test_the_cluster_experiment_gets_the_endpoint_and_keys_in_its_trial_container(
+    fake_api, katib_controller, small_experiment
+):
+    api = fake_api(katib_controller(reads=1))
+    data = data_bindings(
+        "kubernetes", {"train": _Artifact("minio://mlpipeline/run/train")}, s3_endpoint=MINIO
+    )
+    secrets = {"AWS_ACCESS_KEY_ID": "mlpipeline-minio-artifact/accesskey"}
+    request = _request(
+        small_experiment, data=data, s3_endpoint=MINIO, secret_env=secrets, delete_after="never"
+    )
+    assert run_tune(request, api=api, progress=lambda _: None).succeeded
+    (stored,) = [o for (_, plural, _, _), o in api.objects.items() if plural == "experiments"]
+    trial = stored["spec"]["trialTemplate"]["trialSpec"]
+    (container,) = trial["spec"]["template"]["spec"]["containers"]
+    assert "s3://mlpipeline/run/train" in container["command"]
+    assert container["env"] == [
+        {"name": "AWS_ENDPOINT_URL", "value": MINIO},
+        {
+            "name": "AWS_ACCESS_KEY_ID",
+            "valueFrom": {"secretKeyRef": {"name": "mlpipeline-minio-artifact", "key": "accesskey"}},
+        },
+    ]
+
+
+def test_a_bad_endpoint_or_secret_reference_fails_before_any_api_call(fake_api, small_experiment):
+    with pytest.raises(LauncherConfigError, match="s3_endpoint='minio:9000'"):
+        _request(small_experiment, s3_endpoint="minio:9000")
+    api = fake_api()
+    with pytest.raises(ValueError, match="expected 'secret-name/key'"):
+        run_tune(_request(small_experiment, secret_env={"AWS_ACCESS_KEY_ID": "keys"}), api=api)
+    assert api.calls == []
+
+
+def test_local_trials_see_the_endpoint(small_experiment, tmp_path):
+    container = small_experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]
+    code = "import os, sys; print(f'loss={float(sys.argv[1])} rows={len(os.environ[\"AWS_ENDPOINT_URL\"])}')"
+    container["containers"][0]["command"][2] = code
+    data = tmp_path / "train.txt"
+    data.write_text("a")
+    request = TuneRequest(
+        small_experiment, mode="local", data={"train": str(data)}, workdir=tmp_path / "w", s3_endpoint=MINIO
+    )
+    result = run_tune(request, progress=lambda _: None)
+    assert result.succeeded and result.best.metrics == {"loss": 0.01, "rows": float(len(MINIO))}
