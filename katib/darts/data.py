@@ -3,6 +3,12 @@
 The preprocessing step writes such tables with a statistics JSON beside them; when given, that JSON
 says which columns are the key, the label and the features (in order). Without it every numeric
 column except the label and the key is a feature, in table order.
+
+Both may be local paths or object-store URIs (``gs://``, ``s3://``, ``file://``): a Katib trial pod
+gets the pipeline artifacts' URIs. They are opened through ``pyarrow.fs``, whose GCS and S3 clients
+ship with pyarrow and take credentials from the environment (Workload Identity, ``AWS_*``; a MinIO
+or other S3-compatible endpoint through ``AWS_ENDPOINT_URL``). The trial image holds only
+``katib/``, so this module does not share the trainer's storage helpers.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from katib.darts.errors import DartsError, DataError
@@ -40,11 +47,26 @@ class ImageTable:
         return len(self.labels)
 
 
+def resolve(path: str | Path) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and the path inside it for a local path or a ``scheme://`` URI."""
+    text = str(path)
+    if "://" not in text:
+        return pafs.LocalFileSystem(), str(Path(text).absolute())
+    try:
+        return pafs.FileSystem.from_uri(text)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(
+            f"cannot open {text!r}: {exc}; use a local path or a gs://, s3:// or file:// URI"
+        ) from None
+
+
 def read_stats(path: str | Path) -> dict:
     """The statistics JSON of the preprocessing step; it must name the key, label and feature columns."""
+    filesystem, inner = resolve(path)
     try:
-        stats = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        with filesystem.open_input_stream(inner) as stream:
+            stats = json.loads(stream.read().decode("utf-8"))
+    except (OSError, pa.ArrowInvalid, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"cannot read statistics JSON {path}: {exc}") from None
     missing = [k for k in STATS_KEYS if k not in stats] if isinstance(stats, dict) else list(STATS_KEYS)
     if missing:
@@ -62,12 +84,13 @@ def load_image_table(
     key_column: str | None = None,
     input_shape: Sequence[int] | None = None,
 ) -> ImageTable:
-    """Load a Parquet file or directory; ``input_shape`` defaults to a square image of the features."""
+    """Load a Parquet file or directory (path or URI); ``input_shape`` defaults to a square image."""
     stats = read_stats(stats_path) if stats_path else {}
     label = label_column or stats.get("label_column") or "label"
     key = key_column or stats.get("key_column") or "key"
+    filesystem, inner = resolve(path)
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(inner, filesystem=filesystem)
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataError(f"cannot read Parquet data {path}: {exc}") from None
     if table.num_rows == 0:
