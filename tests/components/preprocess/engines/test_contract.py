@@ -25,8 +25,8 @@ from components.preprocess.spec import SPLITS, ColumnSpec, PreprocessSpec, Split
 
 ROWS = 240
 #: A column name that would rewrite the statement if it were ever pasted into SQL unquoted; legal in real
-#: BigQuery's flexible column names, which refuse ``"`` and ``;`` (the hostile-name tests of each engine
-#: cover those where the engine allows them).
+#: BigQuery's flexible column names, which refuse ``"`` and ``;`` (``test_hostile_names.py`` runs those end
+#: to end where the engine allows them).
 HOSTILE = "score' OR '1'='1 --"
 TOLERANCE = 1e-9
 ENGINES = ("duckdb", "bigquery", "snowflake-server", "snowflake-patch")
