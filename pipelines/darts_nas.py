@@ -33,6 +33,8 @@ def darts_nas(
     gpus_per_node: int = 0,
     namespace: str = "",
     checkpoint_pvc: str = "kwp-checkpoints",
+    s3_endpoint: str = "",
+    s3_secret_env: str = "{}",
 ):
     prep = preprocess_step(spec_json, warehouse_url, overwrite)
     experiment = darts_experiment(num_layers=num_layers, settings=darts_settings)
@@ -47,6 +49,8 @@ def darts_nas(
         timeout_s=search_timeout_s,
         run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+        s3_endpoint=s3_endpoint,
+        secret_env=s3_secret_env,
     )
     search.set_display_name("Katib DARTS search")
     search.set_retry(num_retries=2, backoff_duration="60s")
@@ -68,5 +72,7 @@ def darts_nas(
         gpu=gpus_per_node,
         namespace=namespace,
         checkpoint_pvc=checkpoint_pvc,
+        s3_endpoint=s3_endpoint,
+        secret_env=s3_secret_env,
     )
     evaluate_and_export(trained.outputs["model"], prep, embed_preprocessing=False)

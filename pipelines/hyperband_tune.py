@@ -31,6 +31,8 @@ def hyperband_tune(
     gpus_per_node: int = 0,
     namespace: str = "",
     checkpoint_pvc: str = "kwp-checkpoints",
+    s3_endpoint: str = "",
+    s3_secret_env: str = "{}",
     embed_preprocessing: bool = True,
 ):
     prep = preprocess_step(spec_json, warehouse_url, overwrite)
@@ -46,6 +48,8 @@ def hyperband_tune(
         timeout_s=tune_timeout_s,
         run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+        s3_endpoint=s3_endpoint,
+        secret_env=s3_secret_env,
     )
     search.set_display_name("Katib Hyperband search")
     search.set_retry(num_retries=2, backoff_duration="60s")  # re-attaches to its Experiment
@@ -64,5 +68,7 @@ def hyperband_tune(
         gpu=gpus_per_node,
         namespace=namespace,
         checkpoint_pvc=checkpoint_pvc,
+        s3_endpoint=s3_endpoint,
+        secret_env=s3_secret_env,
     )
     evaluate_and_export(trained.outputs["model"], prep, embed_preprocessing)

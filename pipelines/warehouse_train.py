@@ -28,6 +28,8 @@ def warehouse_train(
     gpus_per_node: int = 0,
     namespace: str = "",
     checkpoint_pvc: str = "kwp-checkpoints",
+    s3_endpoint: str = "",
+    s3_secret_env: str = "{}",
     embed_preprocessing: bool = True,
 ):
     prep = preprocess_step(spec_json, warehouse_url, overwrite)
@@ -46,5 +48,7 @@ def warehouse_train(
         gpu=gpus_per_node,
         namespace=namespace,
         checkpoint_pvc=checkpoint_pvc,
+        s3_endpoint=s3_endpoint,
+        secret_env=s3_secret_env,
     )
     evaluate_and_export(trained.outputs["model"], prep, embed_preprocessing)
