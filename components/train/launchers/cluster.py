@@ -3,6 +3,8 @@
 The launcher talks to the API only through a ``CustomObjectsApi`` and a ``CoreV1Api`` passed in, so
 tests drive it with fakes and a cluster drives it with the real clients (``from_environment``).
 RBAC it needs in the job namespace: pytorchjobs/trainjobs create, get, delete; pods list; pods/log get.
+While waiting it echoes the rank-0 pod's training log (follow.py), so the per-epoch lines reach the
+launcher's own log (the KFP step log).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from components.train.launchers.errors import (
     LauncherConfigError,
     LauncherError,
 )
+from components.train.launchers.follow import LogFollower
 from components.train.launchers.jobs import JobKind, JobState, JobStatus
 from components.train.launchers.local import print_line
 from components.train.launchers.naming import SPEC_HASH_ANNOTATION, spec_hash
@@ -60,6 +63,7 @@ class KubernetesLauncher:
         max_log_pods: int = 2,
         max_api_errors: int = 5,
         heartbeat_s: float = 300.0,
+        follow_logs: bool = True,
         echo: Callable[[str], None] = print_line,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -78,7 +82,7 @@ class KubernetesLauncher:
             max_log_pods,
             max_api_errors,
         )
-        self.heartbeat_s = heartbeat_s
+        self.heartbeat_s, self.follow_logs = heartbeat_s, follow_logs
         self.echo, self.clock, self.sleep = echo, clock, sleep
 
     @classmethod
@@ -145,9 +149,15 @@ class KubernetesLauncher:
         return True
 
     def wait(self, name: str, namespace: str) -> JobStatus:
-        """Poll until the job succeeds or fails, echoing each change of state or replica counts."""
+        """Poll until the job succeeds or fails, echoing each change of state or replica counts and,
+        after it, the new lines of the rank-0 pod's log (``follow_logs``)."""
         deadline = self.clock() + self.timeout_s
         last_line, last_echo, errors = "", self.clock(), 0
+        follower = None
+        if self.follow_logs:
+            follower = LogFollower(
+                self.core, namespace, self.echo, self.clock, first_tail_lines=self.log_tail_lines
+            )
         while True:
             try:
                 job = self._get(name, namespace)
@@ -169,6 +179,8 @@ class KubernetesLauncher:
                 if line != last_line or self.clock() - last_echo >= self.heartbeat_s:
                     self.echo(f"{self.kind.kind} {name}: {line}")
                     last_line, last_echo = line, self.clock()
+                if follower is not None:  # also once after the end: the last epochs' lines
+                    follower.poll(self.kind.rank0_group(job))
                 if status.state.finished:
                     return status
             if self.clock() >= deadline:

@@ -1,7 +1,8 @@
 """What the Kubernetes launcher needs to know about a kind of training job.
 
 ``PyTorchJobKind`` (pytorchjob.py) and ``TrainJobKind`` (trainjob.py) implement ``JobKind``: where the
-resource lives in the API, how to read its state from ``status``, and which pods to read logs from.
+resource lives in the API, how to read its state from ``status``, which pods to read logs from, and
+which pod runs global rank 0 (the one printing the per-epoch metrics lines).
 """
 
 from __future__ import annotations
@@ -46,10 +47,15 @@ class JobStatus:
 
 @dataclass(frozen=True)
 class PodGroup:
-    """Pods of one replica group: how to select them and which container holds the training."""
+    """Pods of one replica group: how to select them and which container holds the training.
+
+    ``index_key`` names the label (or annotation) that holds a pod's index within the group; the pod
+    whose index is ``"0"`` runs node rank 0.
+    """
 
     selector: str
     container: str
+    index_key: str | None = None
 
 
 class JobKind(ABC):
@@ -71,6 +77,10 @@ class JobKind(ABC):
     @abstractmethod
     def pod_groups(self, name: str, status: JobStatus) -> list[PodGroup]:
         """Pod groups worth reading logs from, the ones that failed first."""
+
+    @abstractmethod
+    def rank0_group(self, job: Mapping[str, Any]) -> PodGroup:
+        """The pods among which node rank 0 runs (its ``index_key`` is "0"), read from the job object."""
 
     @abstractmethod
     def check(self, manifest: Mapping[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Pick the pods worth showing and read their log tails (for a failed or stuck job)."""
+"""Pick the pods worth reading: the rank-0 pod to follow, failed pods whose log tails explain a failure."""
 
 from __future__ import annotations
 
@@ -47,3 +47,35 @@ def pod_log(core_api: Any, pod: Any, namespace: str, container: str, tail_lines:
     except ApiException as exc:
         text = f"(log unavailable: HTTP {exc.status} {exc.reason})"
     return f"{header}\n{str(text).rstrip()}"
+
+
+def rank0_pod(pods: list[Any], index_key: str | None) -> Any | None:
+    """The newest pod whose index (label, else annotation ``index_key``) is "0"; None if there is none.
+
+    Newest, because a replaced pod (a Job's new attempt) may sit beside the failed one it replaced.
+    """
+    if index_key:
+        pods = [p for p in pods if _meta_value(p.metadata, index_key) == "0"]
+    if not pods:
+        return None
+    return max(pods, key=_age)
+
+
+def _age(pod: Any) -> tuple[float, str]:
+    created = pod.metadata.creation_timestamp
+    return (created.timestamp() if created is not None else float("-inf"), pod.metadata.name)
+
+
+def _meta_value(metadata: Any, key: str) -> str | None:
+    for source in (metadata.labels, metadata.annotations):
+        if source and key in source:
+            return str(source[key])
+    return None
+
+
+def restart_count(pod: Any, container: str) -> int:
+    """How often ``container`` of ``pod`` has restarted in place (0 when unknown)."""
+    for status in (pod.status.container_statuses if pod.status else None) or []:
+        if status.name == container:
+            return int(status.restart_count or 0)
+    return 0

@@ -23,6 +23,7 @@ CONTAINER = "pytorch"
 REPLICA_TYPES = ("Master", "Worker")
 JOB_NAME_LABEL = "training.kubeflow.org/job-name"
 REPLICA_TYPE_LABEL = "training.kubeflow.org/replica-type"
+REPLICA_INDEX_LABEL = "training.kubeflow.org/replica-index"
 COMMON_LABELS = {
     "app.kubernetes.io/name": "kwp-train",
     "app.kubernetes.io/managed-by": "kubeflow-warehouse-pipelines",
@@ -173,6 +174,13 @@ class PyTorchJobKind(JobKind):
         return [
             PodGroup(f"{JOB_NAME_LABEL}={name},{REPLICA_TYPE_LABEL}={g.lower()}", CONTAINER) for g in ordered
         ]
+
+    def rank0_group(self, job: Mapping[str, Any]) -> PodGroup:
+        """The Master pod; an elastic job (Workers only) follows worker 0, though c10d may elect another."""
+        replicas = (job.get("spec") or {}).get("pytorchReplicaSpecs") or {"Master": {}}
+        group = "master" if "Master" in replicas else "worker"
+        selector = f"{JOB_NAME_LABEL}={job['metadata']['name']},{REPLICA_TYPE_LABEL}={group}"
+        return PodGroup(selector, CONTAINER, REPLICA_INDEX_LABEL)
 
     def check(self, manifest: Mapping[str, Any]) -> None:
         _check_header(manifest)

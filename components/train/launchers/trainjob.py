@@ -26,6 +26,9 @@ PATCH_MANAGER = "kubeflow-warehouse-pipelines/train-launcher"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"
 REPLICATED_JOB_LABEL = "jobset.sigs.k8s.io/replicatedjob-name"
+JOB_INDEX_LABEL = "jobset.sigs.k8s.io/job-index"
+# The torch runtimes run the nodes as one Indexed Job; the torch plugin takes PET_NODE_RANK from this.
+COMPLETION_INDEX_KEY = "batch.kubernetes.io/job-completion-index"
 REPLICATED_JOBS = ("dataset-initializer", "model-initializer", NODE)
 
 
@@ -156,6 +159,12 @@ class TrainJobKind(JobKind):
         ordered = [*failed, *([NODE] if NODE not in failed else [])]
         # In the torch runtimes each replicated job's container carries the replicated job's name.
         return [PodGroup(f"{JOBSET_NAME_LABEL}={name},{REPLICATED_JOB_LABEL}={j}", j) for j in ordered]
+
+    def rank0_group(self, job: Mapping[str, Any]) -> PodGroup:
+        """The ``node`` pods of the (single) node Job; node rank 0 has completion index 0."""
+        name = job["metadata"]["name"]
+        selector = f"{JOBSET_NAME_LABEL}={name},{REPLICATED_JOB_LABEL}={NODE},{JOB_INDEX_LABEL}=0"
+        return PodGroup(selector, NODE, COMPLETION_INDEX_KEY)
 
     def check(self, manifest: Mapping[str, Any]) -> None:
         if manifest.get("apiVersion") != self.api_version or manifest.get("kind") != self.kind:

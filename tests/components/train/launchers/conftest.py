@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -138,33 +139,88 @@ class FakeCustomObjectsApi:
 
 
 class FakeCoreV1Api:
-    """Stand-in for ``kubernetes.client.CoreV1Api``: pods by exact label selector, logs by pod."""
+    """Stand-in for ``kubernetes.client.CoreV1Api``: pods listed by label selector, logs that grow.
 
-    def __init__(self) -> None:
-        self.pods: dict[str, list[k8s.V1Pod]] = {}
-        self.logs: dict[tuple[str, str, bool], str] = {}
+    ``add_pod(selector, pod, log)`` gives the pod the selector's labels and a log present from time 0;
+    ``write_log(pod, container, [(t, line), ...])`` adds lines that appear once the clock reaches ``t``.
+    Log reads honour ``tail_lines``, ``since_seconds``, ``previous`` and ``timestamps`` (RFC 3339 with
+    nanoseconds, like the kubelet), and answer 400 for a container without a log yet.
+    """
+
+    EPOCH = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+    def __init__(self, clock: Callable[[], float] = lambda: 0.0) -> None:
+        self.clock = clock
+        self.pods: list[k8s.V1Pod] = []
+        self.logs: dict[tuple[str, str, bool], list[tuple[float, str]]] = {}
         self.log_calls: list[dict[str, Any]] = []
         self.selectors: list[str] = []
+        self.list_error: ApiException | None = None
+        self.log_error: ApiException | None = None
 
-    def add_pod(self, selector: str, pod: k8s.V1Pod, log: str, previous_log: str | None = None) -> None:
-        self.pods.setdefault(selector, []).append(pod)
+    def add_pod(
+        self, selector: str, pod: k8s.V1Pod, log: str = "", previous_log: str | None = None
+    ) -> k8s.V1Pod:
+        labels = dict(term.split("=", 1) for term in selector.split(",") if term)
+        pod.metadata.labels = {**(pod.metadata.labels or {}), **labels}
+        self.pods.append(pod)
         container = pod.spec.containers[0].name
-        self.logs[(pod.metadata.name, container, False)] = log
+        self.write_log(pod.metadata.name, container, [(0.0, line) for line in log.splitlines()])
         if previous_log is not None:
-            self.logs[(pod.metadata.name, container, True)] = previous_log
+            self.write_log(
+                pod.metadata.name, container, [(0.0, x) for x in previous_log.splitlines()], previous=True
+            )
+        return pod
+
+    def write_log(
+        self, pod: str, container: str, lines: list[tuple[float, str]], previous: bool = False
+    ) -> None:
+        self.logs.setdefault((pod, container, previous), []).extend(lines)
+
+    def restart(self, pod: k8s.V1Pod, at: float) -> None:
+        """The container crashed at ``at`` and restarted: its log so far becomes the previous one."""
+        container = pod.spec.containers[0].name
+        current = self.logs.pop((pod.metadata.name, container, False), [])
+        self.logs[(pod.metadata.name, container, True)] = [e for e in current if e[0] <= at]
+        self.logs[(pod.metadata.name, container, False)] = [e for e in current if e[0] > at]
+        pod.status.container_statuses[0].restart_count += 1
 
     def list_namespaced_pod(self, namespace, label_selector="", **_):
         self.selectors.append(label_selector)
-        return k8s.V1PodList(items=list(self.pods.get(label_selector, [])))
-
-    def read_namespaced_pod_log(self, name, namespace, container=None, tail_lines=None, previous=False, **_):
-        self.log_calls.append(
-            {"pod": name, "container": container, "tail_lines": tail_lines, "previous": previous}
+        if self.list_error is not None:
+            raise self.list_error
+        wanted = dict(term.split("=", 1) for term in label_selector.split(",") if term)
+        return k8s.V1PodList(
+            items=[p for p in self.pods if wanted.items() <= (p.metadata.labels or {}).items()]
         )
-        key = (name, container, bool(previous))
-        if key not in self.logs:
-            raise ApiException(status=400, reason="BadRequest")
-        return "\n".join(self.logs[key].splitlines()[-tail_lines:])
+
+    def read_namespaced_pod_log(
+        self, name, namespace, container=None, tail_lines=None, previous=False, timestamps=False,
+        since_seconds=None, **_,
+    ):  # fmt: skip
+        self.log_calls.append(
+            {"pod": name, "container": container, "tail_lines": tail_lines, "previous": previous,
+             "since_seconds": since_seconds, "timestamps": timestamps}
+        )  # fmt: skip
+        if self.log_error is not None:
+            raise self.log_error
+        now = self.clock()
+        entries = [e for e in self.logs.get((name, container, bool(previous)), []) if e[0] <= now]
+        if not entries:
+            raise ApiException(status=400, reason="BadRequest")  # "container ... is waiting to start"
+        if since_seconds is not None:
+            entries = [e for e in entries if e[0] >= now - since_seconds]
+        if tail_lines is not None:
+            entries = entries[-tail_lines:]
+        if not timestamps:
+            return "\n".join(line for _, line in entries)
+        return "".join(f"{self.stamp(t)} {line}\n" for t, line in entries)
+
+    def stamp(self, t: float) -> str:
+        """RFC 3339 with nanoseconds, trailing zeros dropped, as the kubelet writes it."""
+        moment = self.EPOCH + timedelta(seconds=int(t))
+        nanos = f"{round((t - int(t)) * 1e9):09d}".rstrip("0")
+        return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{nanos}" if nanos else "") + "Z"
 
 
 def make_pod(
@@ -210,8 +266,8 @@ def fake_custom() -> FakeCustomObjectsApi:
 
 
 @pytest.fixture
-def fake_core() -> FakeCoreV1Api:
-    return FakeCoreV1Api()
+def fake_core(fake_clock) -> FakeCoreV1Api:
+    return FakeCoreV1Api(clock=fake_clock)
 
 
 @pytest.fixture

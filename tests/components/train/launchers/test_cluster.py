@@ -25,6 +25,7 @@ from components.train.launchers.cluster import with_spec_hash
 NAME, NS = "kwp-train-run1-0123456789", "ml"
 PT_SELECTOR = "training.kubeflow.org/job-name={},training.kubeflow.org/replica-type={}"
 TJ_SELECTOR = "jobset.sigs.k8s.io/jobset-name={},jobset.sigs.k8s.io/replicatedjob-name={}"
+INDEX = "training.kubeflow.org/replica-index"
 
 
 def cond(kind: str, status: str = "True", reason: str = "", message: str = "") -> dict:
@@ -115,7 +116,7 @@ def test_failure_prints_the_failing_replicas_log_tail(
     fake_core.add_pod(
         PT_SELECTOR.format(NAME, "master"), pod_factory(f"{NAME}-master-0", "pytorch"), "waiting"
     )
-    run = launcher(log_tail_lines=20)
+    run = launcher(log_tail_lines=20, follow_logs=False)  # only the failure logs read pods here
     with pytest.raises(JobFailedError, match="Worker exited 1") as failure:
         run.run(manifest)
     assert fake_core.selectors[0] == PT_SELECTOR.format(NAME, "worker")  # the failed replica first
@@ -124,6 +125,8 @@ def test_failure_prints_the_failing_replicas_log_tail(
         "container": "pytorch",
         "tail_lines": 20,
         "previous": False,
+        "since_seconds": None,
+        "timestamps": False,
     }
     assert "ValueError: label column has one class" in failure.value.logs
     assert "line 481" in failure.value.logs and "line 480" not in failure.value.logs
@@ -171,6 +174,77 @@ def test_timeout_reports_the_last_state_and_deletes_when_always(
     assert "epoch=3 loss=0.4" in timeout.value.logs
     assert fake_custom.objects == {}
     assert fake_clock.now == pytest.approx(60.0)
+
+
+def test_wait_echoes_the_masters_training_log_once_each_in_order(
+    launcher, manifest, fake_custom, fake_core, pod_factory
+):
+    fake_custom.script(NAME, [CREATED, RUNNING, RUNNING, RUNNING, SUCCEEDED])  # polls at t=0,10,..,40
+    master = PT_SELECTOR.format(NAME, "master") + f",{INDEX}=0"
+    fake_core.add_pod(master, pod_factory(f"{NAME}-master-0", "pytorch"))  # no log yet: HTTP 400
+    fake_core.add_pod(
+        PT_SELECTOR.format(NAME, "worker") + f",{INDEX}=0", pod_factory(f"{NAME}-worker-0", "pytorch")
+    )
+    fake_core.write_log(f"{NAME}-worker-0", "pytorch", [(2.0, "worker noise")])
+    fake_core.write_log(
+        f"{NAME}-master-0",
+        "pytorch",
+        [
+            (3.0, "loading data"),
+            (8.0, "epoch=1 loss=0.9"),
+            (8.0, "epoch=2 loss=0.8"),  # the same timestamp twice
+            (15.0, "epoch=3 loss=0.7"),
+            (15.5, "epoch=4 loss=0.6"),
+            (38.0, "epoch=5 loss=0.5"),
+            (39.999, "saved the model"),  # after the last poll that saw the job running
+        ],
+    )
+    run = launcher()
+    run.run(manifest)
+    assert run.lines == [
+        f"created PyTorchJob {NS}/{NAME}",
+        f"PyTorchJob {NAME}: Pending (PyTorchJobCreated)",
+        f"--- training log of {NAME}-master-0 (container pytorch) ---",
+        f"PyTorchJob {NAME}: Running (PyTorchJobRunning) | Master: active=1 | Worker: active=1",
+        "loading data",
+        "epoch=1 loss=0.9",
+        "epoch=2 loss=0.8",
+        "epoch=3 loss=0.7",
+        "epoch=4 loss=0.6",
+        f"PyTorchJob {NAME}: Succeeded (PyTorchJobSucceeded) | Master: succeeded=1 | Worker: succeeded=1",
+        "epoch=5 loss=0.5",
+        "saved the model",
+        f"deleted PyTorchJob {NS}/{NAME}",
+    ]
+    reads = fake_core.log_calls
+    assert {c["pod"] for c in reads} == {f"{NAME}-master-0"} and all(c["timestamps"] for c in reads)
+    # bounded reads: the tail at first, then only the seconds since the previous read plus the overlap
+    assert [(c["tail_lines"], c["since_seconds"]) for c in reads] == [
+        (100, None),
+        (100, None),
+        (None, 40),
+        (None, 40),
+        (None, 40),
+    ]
+
+
+def test_trainjob_follows_the_node_pod_with_completion_index_0(launcher, fake_custom, fake_core, pod_factory):
+    manifest = build_trainjob(JobSpec(name=NAME, namespace=NS, image="img", entry_args=(), num_nodes=2))
+    running = {"jobsStatus": [{"name": "node", "active": 2}]}
+    complete = {"conditions": [{"type": "Complete", "status": "True", "reason": "JobSetCompleted"}]}
+    fake_custom.script(NAME, [running, complete])
+    selector = TJ_SELECTOR.format(NAME, "node") + ",jobset.sigs.k8s.io/job-index=0"
+    for index in (1, 0):
+        pod = pod_factory(f"{NAME}-node-0-{index}-x{index}", "node")
+        pod.metadata.annotations = {"batch.kubernetes.io/job-completion-index": str(index)}
+        fake_core.add_pod(selector, pod, f"node rank {index} starting\nepoch=1 from rank {index}")
+    run = launcher(kind=TRAINJOB)
+    run.run(manifest)
+    assert (
+        "epoch=1 from rank 0" in run.lines
+        and f"--- training log of {NAME}-node-0-0-x0 (container node) ---" in run.lines
+    )
+    assert not any("rank 1" in line for line in run.lines)
 
 
 def test_job_deleted_by_someone_else_while_waiting(launcher, manifest, fake_custom):
