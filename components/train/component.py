@@ -30,6 +30,8 @@ def train(
     memory: str = "8Gi",
     gpu: int = 0,
     checkpoint_pvc: str = "",
+    checkpoint_dir: str = "",
+    max_restarts: int = 0,
     service_account: str = "",
     queue: str = "",
     priority_class: str = "",
@@ -48,6 +50,9 @@ def train(
     dsl.PIPELINE_JOB_ID_PLACEHOLDER / dsl.PIPELINE_TASK_ID_PLACEHOLDER as run_id / task_id.
     extra_args: JSON object of more trainer options, e.g. {"hidden_sizes": [128, 64], "seed": 1}.
     secret_env: JSON {"VAR": "secret-name/key"} for the job pods. image "" means the kwp trainer image.
+    Checkpoints: on Kubernetes to checkpoint_pvc at /mnt/checkpoints/<job name> (none without a PVC);
+    locally to checkpoint_dir ("" means beside the model output), where torchrun restarts the
+    processes up to max_restarts times and the trainer resumes from its last checkpoint.
     """
     from components.train.launchers.step import TrainStepConfig, publish, run_train_step
 
@@ -55,7 +60,8 @@ def train(
         backend=backend, job_kind=job_kind, num_nodes=num_nodes, nproc_per_node=nproc_per_node,
         model_type=model_type, epochs=epochs, batch_size=batch_size, lr=lr, precision=precision,
         extra_args=extra_args, image=image, namespace=namespace, cpu=cpu, memory=memory, gpu=gpu,
-        checkpoint_pvc=checkpoint_pvc, service_account=service_account, queue=queue,
+        checkpoint_pvc=checkpoint_pvc, checkpoint_dir=checkpoint_dir, max_restarts=max_restarts,
+        service_account=service_account, queue=queue,
         priority_class=priority_class, secret_env=secret_env, s3_endpoint=s3_endpoint,
         delete_after=delete_after, timeout_s=timeout_s, run_id=run_id, task_id=task_id,
     )  # fmt: skip

@@ -24,12 +24,14 @@ def entry_point_args(
     model_dir: str,
     stats: str | None = None,
     options: Mapping[str, object] | None = None,
+    checkpoint_dir: str | None = None,
 ) -> list[str]:
-    """``--train T --validation V --model-dir M [--stats S]`` followed by ``options`` as ``--key value``.
+    """``--train T --validation V --model-dir M [--stats S] [--checkpoint-dir C]`` then ``options``.
 
     Option names use underscores or dashes (``batch_size`` -> ``--batch-size``). Values follow the entry
     point's grammar: booleans as ``true``/``false``, lists comma-joined (``--hidden-sizes 128,64``),
-    dicts as JSON (``--model-options``); ``None`` leaves the option out.
+    dicts as JSON (``--model-options``); ``None`` leaves the option out. The Kubernetes builders add
+    the checkpoint directory themselves (``JobSpec.checkpoint_path``), so only local runs pass it here.
     """
     for name, value in (("train", train), ("validation", validation), ("model_dir", model_dir)):
         if not value:
@@ -37,6 +39,8 @@ def entry_point_args(
     args = ["--train", train, "--validation", validation, "--model-dir", model_dir]
     if stats:
         args += ["--stats", stats]
+    if checkpoint_dir:
+        args += ["--checkpoint-dir", checkpoint_dir]
     return args + option_args(options or {})
 
 

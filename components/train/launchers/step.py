@@ -56,7 +56,9 @@ class TrainStepConfig:
     cpu: str = "2"
     memory: str = "8Gi"
     gpu: int = 0
-    checkpoint_pvc: str = ""
+    checkpoint_pvc: str = ""  # kubernetes: checkpoints at <mount>/<job name> on this claim
+    checkpoint_dir: str = ""  # local: "" means "<model.path>.checkpoints"
+    max_restarts: int = 0  # local: torchrun --max-restarts
     service_account: str = ""
     queue: str = ""
     priority_class: str = ""
@@ -80,6 +82,7 @@ class TrainStepConfig:
             )
         if self.timeout_s <= 0:
             raise LauncherConfigError(f"timeout_s={self.timeout_s} must be > 0")
+        _check_restart_settings(self)
         object.__setattr__(self, "extra", _json_object("extra_args", self.extra_args))
 
     def options(self) -> dict[str, Any]:
@@ -91,7 +94,8 @@ class TrainStepConfig:
             "lr": self.lr,
             "precision": self.precision,
         }
-        clash = sorted({k.replace("-", "_") for k in self.extra} & (set(named) | RESERVED))
+        own = set(named) | RESERVED | {"max_restarts"}
+        clash = sorted({k.replace("-", "_") for k in self.extra} & own)
         if clash:
             raise LauncherConfigError(f"extra_args sets {clash}, which are parameters of their own")
         return {**named, **self.extra}
@@ -107,6 +111,7 @@ class TrainResult:
     job_name: str | None = None
     job_kind: str | None = None
     reused: bool = False
+    checkpoint_dir: str | None = None  # as the trainer saw it (in the pods for Kubernetes)
 
 
 def run_train_step(
@@ -122,12 +127,39 @@ def run_train_step(
     """Train with ``config.backend``; the model files end up in ``model.path`` either way."""
     options = config.options()
     if config.backend == "local":
+        checkpoints = local_checkpoint_dir(config, model.path)
         args = entry_point_args(
-            train_data.path, validation_data.path, model.path, stats and stats.path, options
+            train_data.path, validation_data.path, model.path, stats and stats.path, options, checkpoints
         )
-        LocalLauncher(config.nproc_per_node, timeout_s=config.timeout_s, echo=say).run(args)
-        return TrainResult(model.path, read_metrics(model.path), "local")
+        LocalLauncher(
+            config.nproc_per_node, max_restarts=config.max_restarts, timeout_s=config.timeout_s, echo=say
+        ).run(args)
+        return TrainResult(model.path, read_metrics(model.path), "local", checkpoint_dir=checkpoints)
     return _run_on_kubernetes(config, train_data, validation_data, stats, model, options, launcher, say)
+
+
+def local_checkpoint_dir(config: TrainStepConfig, model_path: str) -> str:
+    """``checkpoint_dir``, else a folder beside the model output: unique per run and task, as KFP makes
+    output paths, so a torchrun restart resumes and two runs never share checkpoints."""
+    return config.checkpoint_dir or f"{model_path.rstrip('/')}.checkpoints"
+
+
+def _check_restart_settings(config: TrainStepConfig) -> None:
+    """Local-only parameters must not be silently ignored by the kubernetes backend."""
+    if config.max_restarts < 0:
+        raise LauncherConfigError(f"max_restarts={config.max_restarts} must be >= 0")
+    if config.backend != "kubernetes":
+        return
+    if config.max_restarts:
+        raise LauncherConfigError(
+            f"max_restarts={config.max_restarts} applies to backend='local' (torchrun --max-restarts); on "
+            "Kubernetes the operator restarts failed pods (restartPolicy OnFailure, backoffLimit)"
+        )
+    if config.checkpoint_dir:
+        raise LauncherConfigError(
+            f"checkpoint_dir={config.checkpoint_dir!r} applies to backend='local'; on Kubernetes give "
+            "checkpoint_pvc, and the job checkpoints to /mnt/checkpoints/<job name> on that claim"
+        )
 
 
 def _run_on_kubernetes(
@@ -152,7 +184,14 @@ def _run_on_kubernetes(
         pod_uri(stats.uri, endpoint) if stats else None,
         options,
     )
-    manifest = build(job_spec(config, name, tuple(args)))
+    spec = job_spec(config, name, tuple(args))
+    if spec.checkpoint_path is None:
+        say(
+            "warning: no checkpoint_pvc, so the job does not checkpoint: a pod that restarts (crash, "
+            "eviction, node drain) starts training over from epoch 1. Give checkpoint_pvc (ReadWriteMany "
+            "for several nodes) to resume instead"
+        )
+    manifest = build(spec)
     # A failed job found under our name means an earlier attempt of this task already reported the
     # failure and KFP is retrying the task: submit it again (it resumes from its checkpoints).
     launcher = launcher or KubernetesLauncher.from_environment(
@@ -164,16 +203,17 @@ def _run_on_kubernetes(
         echo=say,
     )
     # Reading the model URI here also fails fast when this pod cannot read what the job will write.
-    if all(uri_exists(f"{model_uri.rstrip('/')}/{f}", endpoint) for f in MODEL_FILES):
+    reused = all(uri_exists(f"{model_uri.rstrip('/')}/{f}", endpoint) for f in MODEL_FILES)
+    if reused:
         say(f"{model.uri} already holds a trained model from an earlier attempt of this task; reusing it")
         launcher.cleanup(name, manifest["metadata"]["namespace"], succeeded=True)
-        fetch_dir(model_uri, model.path, endpoint)
-        return TrainResult(
-            model.path, read_metrics(model.path), "kubernetes", name, config.job_kind, reused=True
-        )
-    launcher.run(manifest)
+    else:
+        launcher.run(manifest)
     fetch_dir(model_uri, model.path, endpoint)
-    return TrainResult(model.path, read_metrics(model.path), "kubernetes", name, config.job_kind)
+    return TrainResult(
+        model.path, read_metrics(model.path), "kubernetes", name, config.job_kind, reused=reused,
+        checkpoint_dir=spec.checkpoint_path,
+    )  # fmt: skip
 
 
 def job_spec(config: TrainStepConfig, name: str, entry_args: tuple[str, ...]) -> JobSpec:
@@ -258,6 +298,7 @@ def model_metadata(
         "epochs": result.metrics.get("epochs"),
         "val_accuracy": final.get("val_accuracy"),
         "val_loss": final.get("val_loss"),
+        "checkpoint_dir": result.checkpoint_dir,
         **{f"{k}_uri": v for k, v in sources.items()},
     }
     if result.job_name:

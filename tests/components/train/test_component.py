@@ -76,6 +76,9 @@ def test_train_runs_two_processes_through_kfp_local(kfp_local, tmp_path):
     assert model_meta["classes"] == ["no", "yes"] and model_meta["feature_columns"] == FEATURES
     assert model_meta["statistics_uri"] == paths["stats"]
     assert model_meta["train_uri"] == paths["train"]
+    # checkpoints by default, beside (not inside) the model output, so a torchrun restart resumes
+    assert model_meta["checkpoint_dir"] == f"{model_dir}.checkpoints"
+    assert (Path(model_meta["checkpoint_dir"]) / "checkpoint.pt").is_file()
     logged = artifact("metrics")["metadata"]
     assert logged["epochs"] == 3 and 0.0 <= logged["val_accuracy"] <= 1.0
     assert logged["val_loss"] == pytest.approx(metrics_json["final"]["val_loss"])

@@ -14,6 +14,7 @@ from components.train.launchers import (
     KubernetesLauncher,
     LauncherConfigError,
     LocalLauncher,
+    TrainResult,
     TrainStepConfig,
     publish,
     run_train_step,
@@ -154,6 +155,9 @@ def test_options_render_for_the_real_parser():
         ({"extra_args": "[1, 2]"}, "extra_args must be a JSON object"),
         ({"extra_args": "{oops"}, "extra_args is not valid JSON"),
         ({"timeout_s": 0}, "timeout_s=0"),
+        ({"max_restarts": -1}, "max_restarts=-1 must be >= 0"),
+        ({"backend": "kubernetes", "max_restarts": 2}, "applies to backend='local'"),
+        ({"backend": "kubernetes", "checkpoint_dir": "/ckpt"}, "give checkpoint_pvc"),
     ],
 )
 def test_bad_step_configs(overrides, message):
@@ -164,6 +168,73 @@ def test_bad_step_configs(overrides, message):
 def test_extra_args_may_not_repeat_parameters():
     with pytest.raises(LauncherConfigError, match=r"\['epochs', 'model_dir'\]"):
         TrainStepConfig(extra_args='{"epochs": 5, "model-dir": "/x"}').options()
+    with pytest.raises(LauncherConfigError, match=r"\['checkpoint_dir', 'max_restarts'\]"):
+        TrainStepConfig(extra_args='{"checkpoint-dir": "/c", "max_restarts": 1}').options()
+
+
+@pytest.mark.slow
+def test_local_backend_checkpoints_beside_the_model_and_resumes_after_a_crash(
+    tmp_path, tiny_splits, monkeypatch
+):
+    """torchrun restarts the crashed process (max_restarts) and the trainer resumes from the checkpoint
+    the step put beside the model output by default."""
+    marker = tmp_path / "crashed-once"
+    for var, value in {
+        "KWP_FAULT_AT_STEP": "5",
+        "KWP_FAULT_RANK": "0",
+        "KWP_FAULT_MARKER": str(marker),
+    }.items():
+        monkeypatch.setenv(var, value)  # 3 steps per epoch: dies in epoch 2, after epoch 1's checkpoint
+    a = artifacts(tmp_path, tiny_splits)
+    for name in ("train_data", "validation_data", "stats"):
+        a[name].path = a[name].uri  # local runs read the paths KFP downloaded the inputs to
+    config = TrainStepConfig(
+        epochs=3,
+        batch_size=32,
+        max_restarts=1,
+        extra_args=json.dumps({"hidden_sizes": [8], "num_threads": 1}),
+    )
+    lines: list[str] = []
+    result = run_train_step(
+        config, a["train_data"], a["validation_data"], a["stats"], a["model"], say=lines.append
+    )
+    assert marker.exists()  # the first attempt did die
+    assert result.checkpoint_dir == a["model"].path + ".checkpoints"
+    assert (Path(result.checkpoint_dir) / "checkpoint.pt").is_file()
+    assert f"--checkpoint-dir {result.checkpoint_dir}" in lines[0] and "--max_restarts=1" in lines[0]
+    assert result.metrics["epochs"] == 3 and result.metrics["resumed_from"]["epoch"] == 1
+    assert [line.split()[0] for line in lines if line.startswith("epoch=")] == [
+        "epoch=1",
+        "epoch=2",
+        "epoch=3",
+    ]  # epoch 1 was not trained twice
+
+
+def test_kubernetes_checkpoints_per_job_and_warns_without_a_volume(
+    tmp_path, tiny_splits, fake_custom, fake_core
+):
+    a = artifacts(tmp_path, tiny_splits)
+    Path(a["model"].uri).mkdir()
+    for name in ("model.pt", "model_config.json", "metrics.json"):  # an earlier attempt finished
+        (Path(a["model"].uri) / name).write_text("{}")
+    launcher = KubernetesLauncher(fake_custom, fake_core, PYTORCHJOB, echo=lambda line: None)
+
+    def step(**overrides) -> tuple[TrainResult, list[str]]:
+        said: list[str] = []
+        settings = {"backend": "kubernetes", "namespace": "ml", "run_id": "run-1", "task_id": "t"}
+        config = TrainStepConfig(**{**settings, **overrides})
+        inputs = (a["train_data"], a["validation_data"], a["stats"], a["model"])
+        return run_train_step(config, *inputs, launcher=launcher, say=said.append), said
+
+    result, said = step(checkpoint_pvc="kwp-checkpoints")
+    assert result.checkpoint_dir == f"/mnt/checkpoints/{result.job_name}"
+    assert not any("warning" in line for line in said)
+    assert step(checkpoint_pvc="kwp-checkpoints")[0].checkpoint_dir == result.checkpoint_dir  # resumable
+    other_run = step(checkpoint_pvc="kwp-checkpoints", run_id="run-2")[0]
+    assert other_run.checkpoint_dir != result.checkpoint_dir  # runs never share checkpoints
+    unprotected, said = step()
+    assert unprotected.checkpoint_dir is None
+    assert any(line.startswith("warning: no checkpoint_pvc") and "from epoch 1" in line for line in said)
 
 
 def test_pod_uris():
