@@ -103,7 +103,7 @@ def run_search(
             log(metric_line(name, value))
         log(f"genotype after epoch {epoch}: {genotype}")
         history.append({**row, "genotype": str(genotype), "seconds": time.perf_counter() - start})
-        if best is None or valid_acc > best[0]:
+        if best is None or valid_acc >= best[0]:  # a tie goes to the later epoch: longer-trained alphas
             best = (valid_acc, epoch, genotype)
     assert best is not None  # num_epochs >= 1 is validated by DartsSettings
     result = SearchResult(

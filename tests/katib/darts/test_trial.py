@@ -33,7 +33,9 @@ def test_search_reports_each_epoch_in_katib_form_and_ends_with_the_best_genotype
     assert len(metrics["validation-accuracy"]) == 2 and len(metrics["train-loss"]) == 2
     assert metrics["best-validation-accuracy"] == [pytest.approx(result.best_accuracy, abs=1e-6)]
     assert lines[-1] == f"Best-Genotype={result.genotype.compact()}"
-    assert result.best_accuracy == max(row["validation-accuracy"] for row in result.history)
+    accuracies = [row["validation-accuracy"] for row in result.history]
+    assert result.best_accuracy == max(accuracies)
+    assert result.best_epoch == max(i + 1 for i, a in enumerate(accuracies) if a == max(accuracies))
 
 
 def test_search_is_deterministic_for_a_seed(digits_parquet, small_space):
