@@ -5,12 +5,13 @@ benchmarks; ``run`` is what every torchrun worker executes from the command line
 same steps, so a trial trained in-process and one trained as a PyTorchJob produce the same files:
 
 ``model_dir/model_config.json``, ``model_dir/model.pt``, ``model_dir/metrics.json`` and
-``model_dir/tensorboard/`` (unless ``tensorboard_dir`` points elsewhere).
+``model_dir/tensorboard/`` (unless ``tensorboard_dir`` points elsewhere). A restart of a run that
+already wrote them reports their metrics again instead of training (see ``outputs``).
 """
 
 from __future__ import annotations
 
-import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,9 @@ from typing import Any
 
 import torch
 
-from components.train import distributed, models, storage
-from components.train.checkpoint import Checkpointer, fingerprint
-from components.train.data import TensorSplit, load_splits
+from components.train import distributed, models, outputs, storage
+from components.train.checkpoint import Checkpointer, run_identity
+from components.train.data import TensorSplit, load_splits, split_identity
 from components.train.distributed import Topology
 from components.train.errors import OutputError, TrainingInputError
 from components.train.loop import fit
@@ -31,7 +32,6 @@ from components.train.reporting import (
     Reporter,
     TensorBoardReporter,
     summarize,
-    write_metrics,
 )
 
 TENSORBOARD_SUBDIR = "tensorboard"
@@ -45,26 +45,18 @@ class _Prepared:
     local_model_dir: Path
     tensorboard_dir: Path | None
     checkpointer: Checkpointer | None
-
-
-def _check_outputs(options: TrainOptions, model_dir: str, local_model_dir: Path) -> None:
-    """Rank 0 only: fail before training if the model cannot be written or would replace one."""
-    storage.check_writable(model_dir)
-    target = f"{model_dir.rstrip('/')}/{models.WEIGHTS_FILE}"
-    if storage.exists(target) and not options.overwrite:
-        raise OutputError(f"{target} already exists; pass --overwrite to replace the model in {model_dir}")
-    if local_model_dir != Path(model_dir):
-        local_model_dir.mkdir(parents=True, exist_ok=True)
+    finished: dict[str, Any] | None = None  # rank 0: metrics of this run, already in the model dir
 
 
 def _prepare(
     options: TrainOptions, train_path: str, validation_path: str, model_dir: str, topology: Topology
 ) -> _Prepared:
     local_model_dir = Path(model_dir)
+    model_exists = False
     if topology.is_main:
         if storage.is_uri(model_dir):  # written here, uploaded at the end
             local_model_dir = Path(tempfile.mkdtemp(prefix="kwp-model-"))
-        _check_outputs(options, model_dir, local_model_dir)
+        model_exists = outputs.check_model_dir(options, model_dir, local_model_dir)
     train, val, columns, classes = load_splits(
         train_path,
         validation_path,
@@ -94,23 +86,30 @@ def _prepare(
         if topology.is_main:
             storage.check_writable(str(tensorboard_dir))
     checkpointer = None
+    finished = None
     if options.checkpoint_dir:
-        checkpointer = Checkpointer(
-            options.checkpoint_dir, fingerprint(config, options.to_dict()), is_main=topology.is_main
-        )
+        data = {
+            "train": split_identity(train_path, train),
+            "validation": split_identity(validation_path, val),
+        }
+        identity = run_identity(config, options.to_dict(), data)
+        checkpointer = Checkpointer(options.checkpoint_dir, identity, is_main=topology.is_main)
         checkpointer.check_writable()
-    return _Prepared(train, val, config, local_model_dir, tensorboard_dir, checkpointer)
+        if model_exists:
+            finished = outputs.finished_metrics(options, model_dir, checkpointer, config)
+    return _Prepared(train, val, config, local_model_dir, tensorboard_dir, checkpointer, finished)
 
 
-def _agree(error: BaseException | None) -> None:
+def _agree(error: BaseException | None, finished: bool) -> bool:
     """Every rank learns whether any rank's checks failed, so all stop with an error instead of some
-    waiting forever in the first collective."""
-    failed = torch.tensor([1.0 if error else 0.0])
-    distributed.all_reduce_sum(failed)
+    waiting forever in the first collective; and whether rank 0 found the run already finished."""
+    flags = torch.tensor([1.0 if error else 0.0, 1.0 if finished else 0.0])
+    distributed.all_reduce_sum(flags)
     if error is not None:
         raise error
-    if failed.item() > 0:
+    if flags[0].item() > 0:
         raise TrainingInputError("another rank failed its input checks; see that rank's error message")
+    return flags[1].item() > 0
 
 
 def run(
@@ -130,18 +129,61 @@ def run(
     device = distributed.select_device(options.device, topology)
     created = distributed.init_process_group(topology, device, needed=options.fsdp)
     error: BaseException | None = None
+    prepared: _Prepared | None = None
     try:
         try:
             prepared = _prepare(options, train_path, validation_path, str(model_dir), topology)
         except TrainingInputError as exc:
             error = exc
-        _agree(error)
-        metrics = _train_prepared(options, prepared, str(model_dir), topology, device, reporter, katib_stdout)
+        if _agree(error, prepared is not None and prepared.finished is not None):
+            metrics = _report_finished(prepared, str(model_dir), topology, reporter, katib_stdout)
+        else:
+            metrics = _train_prepared(
+                options, prepared, str(model_dir), topology, device, reporter, katib_stdout
+            )
     except BaseException:
         if created:
             distributed.abandon_process_group(topology)
         raise
     distributed.release_process_group(created, topology)
+    return metrics
+
+
+def _main_reporters(
+    prepared: _Prepared, reporter: Reporter | None, katib_stdout: bool, *, tensorboard: bool
+) -> CompositeReporter:
+    reporters: list[Reporter] = []
+    if katib_stdout:
+        reporters.append(KatibStdoutReporter())
+    if tensorboard and prepared.tensorboard_dir is not None:
+        reporters.append(TensorBoardReporter(prepared.tensorboard_dir))
+    if reporter is not None:
+        reporters.append(reporter)
+    return CompositeReporter(reporters)
+
+
+def _report_finished(
+    prepared: _Prepared,
+    model_dir: str,
+    topology: Topology,
+    reporter: Reporter | None,
+    katib_stdout: bool,
+) -> dict[str, Any]:
+    """A restart after this run's outputs were written: report the saved epochs again (a Katib
+    collector reading only this attempt's log still sees every metric) and train nothing."""
+    metrics = distributed.broadcast_object(prepared.finished)
+    if topology.is_main:
+        print(
+            f"{model_dir} already holds the result of this run (finished checkpoint in "
+            f"{prepared.checkpointer.directory}); reporting its metrics, nothing left to train",
+            file=sys.stderr,
+            flush=True,
+        )
+        composite = _main_reporters(prepared, reporter, katib_stdout, tensorboard=False)
+        for record in metrics["history"]:
+            composite.on_epoch_end(record)
+        composite.close()
+        outputs.publish(model_dir, prepared.local_model_dir, upload=False)
     return metrics
 
 
@@ -156,15 +198,10 @@ def _train_prepared(
 ) -> dict[str, Any]:
     torch.manual_seed(options.seed)  # identical initial weights on every rank
     model = models.build_model(prepared.config)
-    reporters: list[Reporter] = []
     if topology.is_main:
-        if katib_stdout:
-            reporters.append(KatibStdoutReporter())
-        if prepared.tensorboard_dir is not None:
-            reporters.append(TensorBoardReporter(prepared.tensorboard_dir))
-        if reporter is not None:
-            reporters.append(reporter)
-    composite = CompositeReporter(reporters)
+        composite = _main_reporters(prepared, reporter, katib_stdout, tensorboard=True)
+    else:
+        composite = CompositeReporter([])
     try:
         result = fit(
             model,
@@ -188,11 +225,9 @@ def _train_prepared(
         model_dir=model_dir,
     )
     if topology.is_main:
-        models.save_model(result.state_dict, prepared.config, prepared.local_model_dir)
-        write_metrics(metrics, prepared.local_model_dir)
-        if storage.is_uri(model_dir):
-            storage.upload_dir(prepared.local_model_dir, model_dir)
-            shutil.rmtree(prepared.local_model_dir, ignore_errors=True)
+        outputs.write_model_dir(
+            result.state_dict, prepared.config, metrics, model_dir, prepared.local_model_dir
+        )
     return metrics
 
 

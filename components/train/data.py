@@ -8,6 +8,7 @@ magnitude faster than a per-row ``Dataset.__getitem__``, so the training loop ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -155,6 +156,21 @@ def to_tensors(table: pa.Table, columns: Columns, classes: Sequence[Any], split:
             f"{list(classes)}"
         )
     return TensorSplit(torch.from_numpy(matrix), torch.from_numpy(indices.to_numpy().astype(np.int64)))
+
+
+def split_identity(path: str, split: TensorSplit) -> dict[str, Any]:
+    """What tells one loaded split from another, for the checkpoint fingerprint: where it was read,
+    its shape, and a SHA-256 of the feature and label tensors (exact, and about 0.1 s per 50 MB; the
+    columns, their order and the class mapping are all in it)."""
+    digest = hashlib.sha256()
+    for tensor in (split.features, split.labels):
+        digest.update(memoryview(np.ascontiguousarray(tensor.numpy())))
+    return {
+        "uri": storage.normalize(path),
+        "rows": len(split),
+        "features": int(split.features.shape[1]),
+        "sha256": digest.hexdigest()[:16],
+    }
 
 
 def load_splits(

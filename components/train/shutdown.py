@@ -27,6 +27,7 @@ from collections.abc import Callable
 import torch.distributed as dist
 
 from components.train.distributed import job_store
+from components.train.faults import exit_fault
 
 #: How long a finished rank waits for the others before leaving anyway (it succeeded; a peer that
 #: never arrives fails the job through its own exit status).
@@ -57,6 +58,7 @@ def meet_before_exit(timeout: float = EXIT_WAIT_SECONDS) -> None:
     if not _wait_for(store, f"{prefix}/arrived", world, deadline):
         print(f"warning: rank {rank}: not every rank finished within {timeout:.0f} s", file=sys.stderr)
         return
+    exit_fault(rank)  # test hook: a peer lost after rank 0 wrote the model
     if rank != 0:
         _count(store, f"{prefix}/left", 1)
         return

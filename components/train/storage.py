@@ -28,10 +28,19 @@ def resolve(path: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), str(Path(path).absolute())
 
 
-def read_text(path: str) -> str:
+def normalize(path: str) -> str:
+    """A URI as given, a local path made absolute: the same file named from another directory matches."""
+    return str(path) if is_uri(path) else str(Path(path).absolute())
+
+
+def read_bytes(path: str) -> bytes:
     fs, inner = resolve(path)
     with fs.open_input_stream(inner) as stream:
-        return stream.read().decode("utf-8")
+        return stream.read()
+
+
+def read_text(path: str) -> str:
+    return read_bytes(path).decode("utf-8")
 
 
 def exists(path: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -12,7 +13,7 @@ from components.train import models
 from components.train.api import train
 from components.train.checkpoint import CHECKPOINT_FILE
 from components.train.data import load_splits
-from components.train.errors import CheckpointError, OptionError
+from components.train.errors import CheckpointError, OptionError, OutputError
 from components.train.loop import fit
 from components.train.options import TrainOptions
 from components.train.reporting import katib_line
@@ -163,8 +164,97 @@ def test_checkpoint_of_another_run_is_refused(splits, tmp_path):
     ckpt = tmp_path / "ckpt"
     _run(splits, tmp_path / "m1", epochs=1, checkpoint_dir=str(ckpt))
     assert (ckpt / CHECKPOINT_FILE).is_file() and not list(ckpt.glob(".*tmp*"))
-    with pytest.raises(CheckpointError, match="belongs to a different run"):
+    with pytest.raises(CheckpointError, match="belongs to a different run") as refused:
         _run(splits, tmp_path / "m2", epochs=1, checkpoint_dir=str(ckpt), model_options={"hidden_sizes": [8]})
+    assert "model.options.hidden_sizes: checkpoint [16], now [8]" in str(refused.value)
+    with pytest.raises(CheckpointError, match=r"options.batch_size: checkpoint 32, now 16"):
+        _run(splits, tmp_path / "m3", epochs=1, checkpoint_dir=str(ckpt), batch_size=16)
+
+
+def test_checkpoint_of_another_training_split_is_refused(splits, tmp_path, write_split):
+    """Same columns, classes and model, other rows: resuming would silently mix two runs."""
+    ckpt = tmp_path / "ckpt"
+    _run(splits, tmp_path / "m1", epochs=1, checkpoint_dir=str(ckpt))
+    write_split(splits.train, 240, seed=11)  # same path, same row count, other content
+    with pytest.raises(CheckpointError) as refused:
+        _run(splits, tmp_path / "m2", epochs=2, checkpoint_dir=str(ckpt))
+    message = str(refused.value)
+    assert f"--checkpoint-dir {str(ckpt)!r} belongs to a different run" in message
+    assert "data.train.sha256: checkpoint" in message
+    assert "data.train.rows" not in message and "data.validation" not in message
+    write_split(splits.train, 200, seed=1)
+    with pytest.raises(CheckpointError, match=r"data.train.rows: checkpoint 240, now 200"):
+        _run(splits, tmp_path / "m3", epochs=2, checkpoint_dir=str(ckpt))
+    elsewhere = tmp_path / "copy" / "validation.parquet"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(splits.validation.read_bytes())
+    write_split(splits.train, 240, seed=1)  # the original training split again
+    with pytest.raises(CheckpointError, match=r"data.validation.uri: checkpoint .*, now .*copy"):
+        train(
+            _options(epochs=2, checkpoint_dir=str(ckpt)),
+            str(splits.train),
+            str(elsewhere),
+            str(tmp_path / "m4"),
+        )
+    resumed = _run(splits, tmp_path / "m5", epochs=2, checkpoint_dir=str(ckpt))
+    assert resumed["resumed_from"]["epoch"] == 1  # the same data resumes
+
+
+def _snapshot(model_dir) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()}
+
+
+def test_rerun_after_the_model_was_saved_reports_the_finished_run(splits, tmp_path, capsys):
+    """A restart after rank 0 wrote the model directory (a peer died before exiting) finds a finished
+    checkpoint of the same run and that run's model: it reports the saved metrics and trains nothing."""
+    model_dir, ckpt = tmp_path / "m", str(tmp_path / "ckpt")
+    options = _options(checkpoint_dir=ckpt, tensorboard=False)
+    first = train(options, str(splits.train), str(splits.validation), str(model_dir), katib_stdout=True)
+    before = _snapshot(model_dir)
+    capsys.readouterr()
+    again = train(options, str(splits.train), str(splits.validation), str(model_dir), katib_stdout=True)
+    assert again == json.loads(json.dumps(first)) and _snapshot(model_dir) == before
+    out, err = capsys.readouterr()
+    assert [KATIB_LINE.match(line).group(1) for line in out.splitlines()] == ["1", "2"]
+    assert "already holds the result of this run" in err
+    paused_dir = tmp_path / "paused"
+    paused = _run(splits, paused_dir, checkpoint_dir=str(tmp_path / "ckpt2"), max_steps=3)
+    assert _run(splits, paused_dir, checkpoint_dir=str(tmp_path / "ckpt2"), max_steps=3) == paused
+
+
+def test_existing_model_is_kept_unless_it_is_this_runs_finished_result(splits, tmp_path):
+    model_dir, ckpt = tmp_path / "m", str(tmp_path / "ckpt")
+    _run(splits, model_dir, checkpoint_dir=ckpt)
+    before = _snapshot(model_dir)
+    with pytest.raises(OutputError, match=r"already exists; pass --overwrite"):  # no checkpoint to check
+        _run(splits, model_dir)
+    with pytest.raises(OutputError, match=r"is not finished \(epoch 2 of 3, step 16\)"):
+        _run(splits, model_dir, checkpoint_dir=ckpt, epochs=3)
+    with pytest.raises(OutputError, match=r"is not this run's result: .*options.seed: checkpoint 5, now 6"):
+        _run(splits, model_dir, checkpoint_dir=ckpt, seed=6)
+    with pytest.raises(OutputError, match=r"already exists; pass --overwrite"):  # no checkpoint there
+        _run(splits, model_dir, checkpoint_dir=str(tmp_path / "empty"))
+    _run(splits, tmp_path / "other", seed=7)  # an unrelated model put in its place
+    (model_dir / "model.pt").write_bytes((tmp_path / "other" / "model.pt").read_bytes())
+    before["model.pt"] = (model_dir / "model.pt").read_bytes()
+    with pytest.raises(OutputError, match="its weights are not the final weights of the finished checkpoint"):
+        _run(splits, model_dir, checkpoint_dir=str(tmp_path / "ckpt"), epochs=2)
+    assert _snapshot(model_dir) == before  # nothing replaced
+
+
+def test_rerun_completes_a_model_dir_left_half_written(splits, tmp_path):
+    """Rank 0 died after model.pt but before metrics.json: the rerun writes the directory again from
+    the finished checkpoint, with the same weights."""
+    model_dir, ckpt = tmp_path / "m", str(tmp_path / "ckpt")
+    first = _run(splits, model_dir, checkpoint_dir=ckpt)
+    weights = (model_dir / "model.pt").read_bytes()
+    (model_dir / "metrics.json").unlink()
+    again = _run(splits, model_dir, checkpoint_dir=ckpt)
+    assert again["history"] == json.loads(json.dumps(first["history"]))
+    assert again["resumed_from"] == {"epoch": 2, "batch": 0, "step": 16}
+    assert json.loads((model_dir / "metrics.json").read_text())["steps"] == 16
+    old = torch.load(io.BytesIO(weights), weights_only=True)
+    assert all(torch.equal(old[k], v) for k, v in _weights(model_dir).items())
 
 
 def test_fit_accepts_any_module_and_reporter(splits):

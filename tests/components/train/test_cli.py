@@ -116,27 +116,22 @@ def test_existing_model_needs_overwrite(cli_args, tmp_path, capsys):
 
 
 def test_command_exit_status_and_stderr(cli_args, tmp_path):
-    """A real ``python -m components.train`` process: status 2, message on stderr, nothing written."""
+    """Real ``python -m components.train`` processes (two side by side): status 2, message on stderr,
+    nothing written."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    bad = subprocess.run(
+    commands = [
         [sys.executable, "-m", "components.train", *cli_args(tmp_path / "m", "--model=nope")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert bad.returncode == 2
-    assert "error: unknown model 'nope'" in bad.stderr and "Traceback" not in bad.stderr
-    assert not (tmp_path / "m" / "model.pt").exists()
-    usage = subprocess.run(
         [sys.executable, "-m", "components.train", "--epochs=3"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert usage.returncode == 2 and "the following arguments are required: --train" in usage.stderr
+    ]
+    started = [
+        subprocess.Popen(
+            cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for cmd in commands
+    ]
+    bad_err, usage_err = (p.communicate(timeout=120)[1] for p in started)
+    bad_status, usage_status = (p.returncode for p in started)
+    assert bad_status == 2
+    assert "error: unknown model 'nope'" in bad_err and "Traceback" not in bad_err
+    assert not (tmp_path / "m" / "model.pt").exists()
+    assert usage_status == 2 and "the following arguments are required: --train" in usage_err

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from components.train.data import load_splits, resolve_columns
+from components.train.data import TensorSplit, load_splits, resolve_columns, split_identity
 from components.train.errors import DataError
 
 
@@ -126,3 +126,23 @@ def test_stats_file_must_name_the_columns(tmp_path, splits):
     bad.write_text("{not json")
     with pytest.raises(DataError, match="is not valid JSON"):
         load_splits(str(splits.train), str(splits.validation), stats_path=str(bad))
+
+
+def test_split_identity_names_the_split_and_hashes_its_tensors(splits, monkeypatch):
+    train, _, _, _ = load_splits(str(splits.train), str(splits.validation))
+    identity = split_identity(str(splits.train), train)
+    assert identity == {"uri": str(splits.train), "rows": 240, "features": 8, "sha256": identity["sha256"]}
+    monkeypatch.chdir(splits.train.parent)  # the same file named relative to another directory
+    assert split_identity(splits.train.name, train) == identity
+    assert split_identity(splits.train.as_uri(), train)["uri"] == splits.train.as_uri()
+    one_label = train.labels.clone()
+    one_label[7] = (one_label[7] + 1) % 3
+    assert (
+        split_identity(str(splits.train), TensorSplit(train.features, one_label))["sha256"]
+        != identity["sha256"]
+    )
+    nudged = train.features.clone()
+    nudged[3, 5] += 1e-6
+    assert (
+        split_identity(str(splits.train), TensorSplit(nudged, train.labels))["sha256"] != identity["sha256"]
+    )
