@@ -35,6 +35,8 @@ def train(
     service_account: str = "",
     queue: str = "",
     priority_class: str = "",
+    node_selector: str = "{}",
+    tolerations: str = "[]",
     secret_env: str = "{}",
     s3_endpoint: str = "",
     delete_after: str = "on_success",
@@ -50,6 +52,11 @@ def train(
     dsl.PIPELINE_JOB_ID_PLACEHOLDER / dsl.PIPELINE_TASK_ID_PLACEHOLDER as run_id / task_id.
     extra_args: JSON object of more trainer options, e.g. {"hidden_sizes": [128, 64], "seed": 1}.
     secret_env: JSON {"VAR": "secret-name/key"} for the job pods. image "" means the kwp trainer image.
+    node_selector (kubernetes): JSON {"label": "value"} for every job pod; the accelerator type goes here,
+    e.g. {"cloud.google.com/gke-accelerator": "nvidia-l4"}, and gpu sets the nvidia.com/gpu limit.
+    tolerations (kubernetes): JSON list of Kubernetes tolerations, e.g. [{"key": "spot", "operator":
+    "Exists", "effect": "NoSchedule"}]; with gpu > 0 and none for nvidia.com/gpu, the pods also get
+    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} (GPU nodes' usual taint).
     Checkpoints: on Kubernetes to checkpoint_pvc at /mnt/checkpoints/<job name> (none without a PVC);
     locally to checkpoint_dir ("" means beside the model output), where torchrun restarts the
     processes up to max_restarts times and the trainer resumes from its last checkpoint.
@@ -61,8 +68,8 @@ def train(
         model_type=model_type, epochs=epochs, batch_size=batch_size, lr=lr, precision=precision,
         extra_args=extra_args, image=image, namespace=namespace, cpu=cpu, memory=memory, gpu=gpu,
         checkpoint_pvc=checkpoint_pvc, checkpoint_dir=checkpoint_dir, max_restarts=max_restarts,
-        service_account=service_account, queue=queue,
-        priority_class=priority_class, secret_env=secret_env, s3_endpoint=s3_endpoint,
+        service_account=service_account, queue=queue, priority_class=priority_class,
+        node_selector=node_selector, tolerations=tolerations, secret_env=secret_env, s3_endpoint=s3_endpoint,
         delete_after=delete_after, timeout_s=timeout_s, run_id=run_id, task_id=task_id,
     )  # fmt: skip
     result = run_train_step(config, train_data, validation_data, stats, model)

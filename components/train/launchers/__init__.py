@@ -24,12 +24,14 @@ from components.train.launchers.jobs import JobKind, JobState, JobStatus
 from components.train.launchers.local import LocalLauncher, LocalOutcome
 from components.train.launchers.naming import job_name
 from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
+from components.train.launchers.scheduling import GPU_TOLERATION, Toleration
 from components.train.launchers.serialize import to_yaml
 from components.train.launchers.spec import Elastic, GangScheduling, JobSpec, Resources
 from components.train.launchers.step import TrainResult, TrainStepConfig, publish, run_train_step
 from components.train.launchers.trainjob import TRAINJOB, build_trainjob
 
 __all__ = [
+    "GPU_TOLERATION",
     "PYTORCHJOB",
     "TRAINJOB",
     "Elastic",
@@ -51,6 +53,7 @@ __all__ = [
     "LocalRunError",
     "ManifestError",
     "Resources",
+    "Toleration",
     "TrainResult",
     "TrainStepConfig",
     "build_pytorchjob",

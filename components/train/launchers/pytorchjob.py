@@ -75,7 +75,8 @@ def job_labels(spec: JobSpec) -> dict[str, str]:
 
 
 def pod_template(spec: JobSpec) -> k8s.V1PodTemplateSpec:
-    """The pod every replica runs: one ``pytorch`` container, the checkpoint volume, no Istio sidecar."""
+    """The pod every replica runs: one ``pytorch`` container, the checkpoint volume, no Istio sidecar,
+    the node selector and tolerations (Master and Workers share it, so every replica lands alike)."""
     volumes, mounts = None, None
     if spec.checkpoint_pvc:
         claim = k8s.V1PersistentVolumeClaimVolumeSource(claim_name=spec.checkpoint_pvc)
@@ -105,6 +106,17 @@ def pod_template(spec: JobSpec) -> k8s.V1PodTemplateSpec:
             volumes=volumes,
             service_account_name=spec.service_account,
             node_selector=dict(spec.node_selector) or None,
+            tolerations=[
+                k8s.V1Toleration(
+                    key=t.key,
+                    operator=t.operator,
+                    value=t.value,
+                    effect=t.effect,
+                    toleration_seconds=t.toleration_seconds,
+                )
+                for t in spec.pod_tolerations()
+            ]
+            or None,
         ),
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from components.train.launchers.errors import LauncherConfigError
 from components.train.launchers.naming import check_job_name
+from components.train.launchers.scheduling import Toleration, check_node_selector, pod_tolerations
 
 RESTART_POLICIES = ("OnFailure", "Never", "Always", "ExitCode")
 CLEAN_POD_POLICIES = ("None", "Running", "All")
@@ -96,6 +97,8 @@ class JobSpec:
     ``entry_args`` are the entry point's own arguments (see ``command.entry_point_args``); the
     checkpoint directory is added by the builders from ``checkpoint_dir`` / ``checkpoint_pvc`` so that it
     always matches the mounted volume. ``secret_env`` maps an environment variable to ``"secret/key"``.
+    ``node_selector`` picks the nodes (the accelerator type is a node label); ``tolerations`` may be
+    ``Toleration``s or Kubernetes-style dicts, and ``pod_tolerations`` adds the GPU one (see scheduling).
     """
 
     name: str
@@ -122,6 +125,7 @@ class JobSpec:
     annotations: Mapping[str, str] = field(default_factory=dict)
     service_account: str | None = None
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
     runtime: str = "torch-distributed"
 
     def __post_init__(self) -> None:
@@ -129,6 +133,7 @@ class JobSpec:
         _check_topology(self)
         _check_policies(self)
         _check_env(self)
+        _check_scheduling(self)
 
     @property
     def checkpoint_path(self) -> str | None:
@@ -143,6 +148,10 @@ class JobSpec:
         """The entry point arguments including the checkpoint directory."""
         path = self.checkpoint_path
         return [*self.entry_args, *(["--checkpoint-dir", path] if path else [])]
+
+    def pod_tolerations(self) -> list[Toleration]:
+        """What every pod tolerates: ``tolerations``, plus ``nvidia.com/gpu:NoSchedule`` with GPUs."""
+        return pod_tolerations(self.tolerations, self.resources.gpu)
 
     def secret_refs(self) -> list[tuple[str, str, str]]:
         """``(variable, secret, key)`` for each ``secret_env`` entry, in name order."""
@@ -223,3 +232,11 @@ def _check_env(spec: JobSpec) -> None:
     for secret in spec.env_from_secrets:
         if not _SECRET_NAME.match(secret):
             raise LauncherConfigError(f"env_from_secrets entry {secret!r} is not a valid secret name")
+
+
+def _check_scheduling(spec: JobSpec) -> None:
+    check_node_selector(spec.node_selector)
+    if isinstance(spec.tolerations, (str, bytes, Mapping)) or not hasattr(spec.tolerations, "__iter__"):
+        raise LauncherConfigError(f"tolerations must be a sequence of tolerations, got {spec.tolerations!r}")
+    items = tuple(t if isinstance(t, Toleration) else Toleration.from_dict(t) for t in spec.tolerations)
+    object.__setattr__(spec, "tolerations", items)

@@ -22,6 +22,7 @@ from components.train.launchers.errors import LauncherConfigError
 from components.train.launchers.local import LocalLauncher, print_line
 from components.train.launchers.naming import job_name
 from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
+from components.train.launchers.scheduling import parse_node_selector, parse_tolerations
 from components.train.launchers.spec import GangScheduling, JobSpec, Resources
 from components.train.launchers.trainjob import TRAINJOB, build_trainjob
 from components.train.launchers.uris import check_endpoint, fetch_dir, pod_uri, uri_exists
@@ -62,6 +63,8 @@ class TrainStepConfig:
     service_account: str = ""
     queue: str = ""
     priority_class: str = ""
+    node_selector: str = "{}"  # kubernetes: JSON {"label": "value"}; the accelerator type goes here
+    tolerations: str = "[]"  # kubernetes: JSON list of tolerations; GPUs add nvidia.com/gpu's
     secret_env: str = "{}"
     s3_endpoint: str = ""
     delete_after: str = "on_success"
@@ -83,6 +86,7 @@ class TrainStepConfig:
         if self.timeout_s <= 0:
             raise LauncherConfigError(f"timeout_s={self.timeout_s} must be > 0")
         _check_restart_settings(self)
+        _check_scheduling_settings(self)
         object.__setattr__(self, "extra", _json_object("extra_args", self.extra_args))
 
     def options(self) -> dict[str, Any]:
@@ -162,6 +166,22 @@ def _check_restart_settings(config: TrainStepConfig) -> None:
         )
 
 
+def _check_scheduling_settings(config: TrainStepConfig) -> None:
+    """Parse the pod scheduling JSON now, and refuse it locally rather than silently ignore it."""
+    selector = parse_node_selector(config.node_selector)
+    tolerations = parse_tolerations(config.tolerations)
+    if config.backend == "local" and (selector or tolerations):
+        used = ", ".join(
+            f"{n}={getattr(config, n)!r}"
+            for n, v in (("node_selector", selector), ("tolerations", tolerations))
+            if v
+        )
+        raise LauncherConfigError(
+            f"{used}: node selectors and tolerations place job pods on cluster nodes, so they apply to "
+            "backend='kubernetes' only; backend='local' trains in this container (leave them '{}' / '[]')"
+        )
+
+
 def _run_on_kubernetes(
     config: TrainStepConfig,
     train_data: Located,
@@ -237,6 +257,8 @@ def job_spec(config: TrainStepConfig, name: str, entry_args: tuple[str, ...]) ->
         env=env,
         secret_env={str(k): str(v) for k, v in secret_env.items()},
         service_account=config.service_account or None,
+        node_selector=parse_node_selector(config.node_selector),
+        tolerations=parse_tolerations(config.tolerations),
     )
 
 

@@ -1,9 +1,9 @@
 """``trainer.kubeflow.org/v1alpha1`` TrainJob (Kubeflow Trainer 2.3): build, check and read the status.
 
 A TrainJob names a runtime (``torch-distributed``) and overrides only the trainer: image, command,
-nodes, processes per node, resources and env. Volumes, the service account and pod annotations go
-through ``runtimePatches`` onto the runtime's ``node`` replicated job. Built with the official
-kubeflow-trainer-api models.
+nodes, processes per node, resources and env. Volumes, the service account, pod annotations, the node
+selector and tolerations go through ``runtimePatches`` onto the runtime's ``node`` replicated job.
+Built with the official kubeflow-trainer-api models.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def _env(spec: JobSpec) -> list[tr.IoK8sApiCoreV1EnvVar]:
 
 
 def _node_patch(spec: JobSpec, labels: Mapping[str, str]) -> tr.TrainerV1alpha1RuntimePatch:
-    """Pod-level settings of the ``node`` replicated job: annotations, volume, service account."""
+    """Pod-level settings of the ``node`` replicated job: annotations, volume, service account, node
+    selector and tolerations (every node pod of the TrainJob)."""
     volumes, containers = None, None
     if spec.checkpoint_pvc:
         claim = tr.IoK8sApiCoreV1PersistentVolumeClaimVolumeSource(claim_name=spec.checkpoint_pvc)
@@ -115,6 +116,17 @@ def _node_patch(spec: JobSpec, labels: Mapping[str, str]) -> tr.TrainerV1alpha1R
             volumes=volumes,
             service_account_name=spec.service_account,
             node_selector=dict(spec.node_selector) or None,
+            tolerations=[
+                tr.IoK8sApiCoreV1Toleration(
+                    key=t.key,
+                    operator=t.operator,
+                    value=t.value,
+                    effect=t.effect,
+                    toleration_seconds=t.toleration_seconds,
+                )
+                for t in spec.pod_tolerations()
+            ]
+            or None,
         ),
     )
     replicated = tr.TrainerV1alpha1ReplicatedJobPatch(

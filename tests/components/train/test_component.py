@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from kfp import compiler, dsl
 
 from components.train.component import train
@@ -92,3 +93,6 @@ def test_component_compiles_with_defaults(tmp_path):
     compiler.Compiler().compile(train, str(path))
     text = path.read_text()
     assert "kwp-runtime" in text and "components.train.launchers.step" in text
+    params = yaml.safe_load(text)["root"]["inputDefinitions"]["parameters"]
+    assert params["node_selector"] == {"defaultValue": "{}", "isOptional": True, "parameterType": "STRING"}
+    assert params["tolerations"] == {"defaultValue": "[]", "isOptional": True, "parameterType": "STRING"}

@@ -9,6 +9,7 @@ import pytest
 from components.runtime import TRAINER_IMAGE
 from components.train.cli import build_parser
 from components.train.launchers import (
+    GPU_TOLERATION,
     PYTORCHJOB,
     TRAINJOB,
     Elastic,
@@ -17,6 +18,7 @@ from components.train.launchers import (
     LauncherConfigError,
     ManifestError,
     Resources,
+    Toleration,
     build_pytorchjob,
     build_trainjob,
     entry_point_args,
@@ -57,6 +59,7 @@ def gpu_spec(**overrides) -> JobSpec:
         "env": {"NCCL_DEBUG": "WARN"},
         "service_account": "trainer",
         "node_selector": {"cloud.google.com/gke-accelerator": "nvidia-l4"},
+        "tolerations": (Toleration("spot", "Exists", effect="NoSchedule"),),
         "ttl_seconds_after_finished": 3600,
         "active_deadline_seconds": 7200,
         "labels": {"team": "ml"},
@@ -159,6 +162,54 @@ def test_trainjob_uses_the_torch_runtime_and_patches_the_node_pods(crd_errors):
         {"name": "node", "volumeMounts": [{"mountPath": "/mnt/checkpoints", "name": "checkpoints"}]}
     ]
     assert pod["spec"]["serviceAccountName"] == "trainer"
+
+
+SPOT = {"key": "spot", "operator": "Exists", "effect": "NoSchedule"}
+GPU = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+ACCELERATOR = {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+
+
+def trainjob_pod(job: dict) -> dict:
+    (patch,) = job["spec"]["runtimePatches"]
+    (node,) = patch["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"]
+    return node["template"]["spec"]["template"]["spec"]
+
+
+def test_every_replica_gets_the_node_selector_and_tolerations_plus_the_gpu_one(crd_errors):
+    job = build_pytorchjob(gpu_spec())
+    assert crd_errors(job) == []
+    for replica in ("Master", "Worker"):
+        pod = job["spec"]["pytorchReplicaSpecs"][replica]["template"]["spec"]
+        assert pod["nodeSelector"] == ACCELERATOR
+        assert pod["tolerations"] == [SPOT, GPU]
+    train = build_trainjob(gpu_spec(gang=GangScheduling(queue="training")))
+    assert crd_errors(train) == []
+    assert trainjob_pod(train)["nodeSelector"] == ACCELERATOR
+    assert trainjob_pod(train)["tolerations"] == [SPOT, GPU]
+
+
+def pod_specs(job: dict) -> list[dict]:
+    """Every pod spec a job's pods start from: each PyTorchJob replica, or the TrainJob node patch."""
+    if job["kind"] == "TrainJob":
+        return [trainjob_pod(job)]
+    return [r["template"]["spec"] for r in job["spec"]["pytorchReplicaSpecs"].values()]
+
+
+@pytest.mark.parametrize("build", [build_pytorchjob, build_trainjob])
+def test_own_gpu_toleration_is_kept_and_cpu_jobs_get_no_toleration(crd_errors, build):
+    evict = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60}
+    job = build(gpu_spec(tolerations=(evict,), gang=None))  # Kubernetes-style dicts are accepted too
+    assert crd_errors(job) == []
+    assert [p["tolerations"] for p in pod_specs(job)] == [[evict]] * len(pod_specs(job))
+    cpu_pods = pod_specs(build(spec(num_nodes=2)))
+    assert all("tolerations" not in p and "nodeSelector" not in p for p in cpu_pods)
+    assert spec(resources=Resources(gpu=1)).pod_tolerations() == [GPU_TOLERATION]
+
+
+def test_misspelt_toleration_field_fails_the_schema(crd_errors):
+    job = build_pytorchjob(gpu_spec())
+    job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["tolerations"][0]["tolerationSecond"] = 5
+    assert any("tolerationSecond" in e for e in crd_errors(job))
 
 
 def test_examples_are_valid_and_match_their_golden_files(crd_errors, golden):
@@ -273,6 +324,9 @@ def test_trainjob_refuses_pytorchjob_only_options():
         ({"elastic": Elastic(1, 2), "num_nodes": 3}, "outside the elastic range"),
         ({"gang": GangScheduling(min_available=5)}, "min_available=5"),
         ({"checkpoint_mount": "relative/dir"}, "absolute path"),
+        ({"node_selector": {"accel": "nvidia l4"}}, "'nvidia l4' is not a valid label value"),
+        ({"tolerations": ({"key": "spot", "effect": "Never"},)}, "effect='Never'"),
+        ({"tolerations": "spot"}, "tolerations must be a sequence"),
     ],
 )
 def test_bad_specs_get_clear_errors(overrides, message):

@@ -129,8 +129,15 @@ def test_job_spec_from_component_parameters():
         checkpoint_pvc="ckpt", queue="gpu-queue", priority_class="batch", namespace="ml",
         secret_env=json.dumps({"AWS_SECRET_ACCESS_KEY": "minio/secretkey"}),
         s3_endpoint="http://minio-service.kubeflow:9000", timeout_s=3600,
+        node_selector='{"cloud.google.com/gke-accelerator": "nvidia-l4"}',
+        tolerations='[{"key": "spot", "operator": "Exists", "effect": "NoSchedule"}]',
     )  # fmt: skip
     spec = job_spec(config, "kwp-train-x", ("--train", "s3://b/t"))
+    assert spec.node_selector == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert [t.to_dict() for t in spec.pod_tolerations()] == [
+        {"key": "spot", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},  # added for gpu=2
+    ]
     assert (spec.num_nodes, spec.nproc_per_node, spec.resources.gpu) == (4, 2, 2)
     assert spec.gang.queue == "gpu-queue" and spec.gang.priority_class == "batch"
     assert spec.env == {"AWS_ENDPOINT_URL": "http://minio-service.kubeflow:9000"}
@@ -158,11 +165,26 @@ def test_options_render_for_the_real_parser():
         ({"max_restarts": -1}, "max_restarts=-1 must be >= 0"),
         ({"backend": "kubernetes", "max_restarts": 2}, "applies to backend='local'"),
         ({"backend": "kubernetes", "checkpoint_dir": "/ckpt"}, "give checkpoint_pvc"),
+        (
+            {"node_selector": '{"pool": "gpu"}'},
+            r"node_selector='\{\"pool\": \"gpu\"\}'.*backend='kubernetes' only",
+        ),
+        (
+            {"tolerations": '[{"key": "spot", "operator": "Exists"}]'},
+            "tolerations=.*backend='kubernetes' only",
+        ),
+        ({"backend": "kubernetes", "tolerations": '[{"key": "a", "operator": "Gt"}]'}, "operator='Gt'"),
+        ({"backend": "kubernetes", "node_selector": '"nvidia-l4"'}, "node_selector must be a JSON object"),
     ],
 )
 def test_bad_step_configs(overrides, message):
     with pytest.raises(LauncherConfigError, match=message):
         TrainStepConfig(**overrides)
+
+
+def test_default_scheduling_settings_are_fine_locally():
+    config = TrainStepConfig(backend="local", node_selector="{}", tolerations="[]")
+    assert (config.node_selector, config.tolerations) == ("{}", "[]")
 
 
 def test_extra_args_may_not_repeat_parameters():
