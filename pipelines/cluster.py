@@ -1,7 +1,9 @@
-"""Cluster settings of the compiled pipelines, applied through kfp-kubernetes.
+"""Cluster settings of the compiled pipelines' own pods, applied through kfp-kubernetes.
 
 They land in the compiled YAML's second document (the PlatformSpec) and are ignored by ``kfp.local``,
-so the same pipeline function serves both. Names here match the objects in ``manifests/base``.
+so the same pipeline function serves both. Names here match the objects in ``manifests/base``. The
+training pods are not KFP's: GPUs, node selectors (the accelerator type), tolerations and the
+checkpoint PVC reach them through the PyTorchJob/TrainJob the ``train`` step creates.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ SNOWFLAKE_SECRET_ENV = {
 #: mounts it into the PyTorchJob/TrainJob pods it creates (the pods that write checkpoints), not into
 #: its own launcher pod.
 CHECKPOINT_PVC = "kwp-checkpoints"
-GPU_RESOURCE = "nvidia.com/gpu"
 
 
 def with_warehouse_credentials(task: dsl.PipelineTask) -> dsl.PipelineTask:
@@ -32,15 +33,6 @@ def with_warehouse_credentials(task: dsl.PipelineTask) -> dsl.PipelineTask:
     Snowflake reads them from the environment; BigQuery uses the pod's Workload Identity (ADC).
     """
     return kubernetes.use_secret_as_env(task, WAREHOUSE_SECRET, SNOWFLAKE_SECRET_ENV, optional=True)
-
-
-def on_gpu_nodes(task: dsl.PipelineTask, gpu_node_label: str = "") -> dsl.PipelineTask:
-    """Let a task schedule on tainted GPU nodes (and, if given, only on nodes with that label)."""
-    kubernetes.add_toleration(task, key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
-    if gpu_node_label:
-        key, _, value = gpu_node_label.partition("=")
-        kubernetes.add_node_selector(task, label_key=key, label_value=value)
-    return task
 
 
 def light(task: dsl.PipelineTask, cpu: str = "1", memory: str = "2Gi") -> dsl.PipelineTask:

@@ -40,7 +40,6 @@ def train_step(prep: dsl.PipelineTask, **options) -> dsl.PipelineTask:
     )
     task.set_display_name("train (PyTorchJob)")
     task.set_retry(num_retries=2, backoff_duration="60s")
-    cluster.on_gpu_nodes(task)
     return cluster.light(task, cpu="2", memory="8Gi")
 
 

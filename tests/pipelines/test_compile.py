@@ -34,7 +34,6 @@ def test_compiled_pipeline_parses_strictly_with_platform_settings(compiled, name
     }
     assert executors["exec-preprocess"].secret_as_env[0].secret_name == "kwp-warehouse-credentials"
     assert executors["exec-preprocess"].secret_as_env[0].optional
-    assert executors["exec-train"].tolerations[0].key == "nvidia.com/gpu"
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))
@@ -45,3 +44,6 @@ def test_launching_steps_retry_and_name_their_jobs_from_the_run(compiled, name):
     params = tasks["train"]["inputs"]["parameters"]
     assert params["run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}"
     assert params["task_id"]["runtimeValue"]["constant"] == "{{$.pipeline_task_uuid}}"
+    # scheduling of the training pods is passed to the job the step creates
+    assert params["node_selector"]["componentInputParameter"] == "node_selector"
+    assert params["tolerations"]["componentInputParameter"] == "tolerations"
