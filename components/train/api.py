@@ -244,6 +244,7 @@ def train(
 
     Returns the metrics dict also written to ``model_dir/metrics.json``: ``final`` and ``best`` epoch
     records (loss, accuracy, val_loss, val_accuracy, ...), ``epochs``, ``steps`` and ``history``.
+    Called again after the same run finished (same ``checkpoint_dir``), it returns the saved metrics.
     """
     return run(
         options,

@@ -142,9 +142,12 @@ def _start_torchrun(
 
 
 def _finish(process: subprocess.Popen[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """Wait for a started torchrun; on timeout stop its whole process group and fail the test."""
+    """Wait for a started torchrun; on timeout stop its whole process group and fail the test.
+    ``timeout`` 0 stops it at once (a peer already failed) and returns what it printed."""
+    if not timeout:
+        os.killpg(process.pid, signal.SIGKILL)
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
+        stdout, stderr = process.communicate(timeout=timeout or None)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
