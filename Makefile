@@ -53,7 +53,7 @@ manifests: $(BIN)/.installed
 	$(BIN)/kwp manifests --out manifests
 
 bench: $(BIN)/.installed
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py --readme README.md
 
 IMAGE_REGISTRY ?= ghcr.io/kubeflow-warehouse-pipelines
 IMAGE_TAG ?= 0.1.0

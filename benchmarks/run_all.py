@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BEGIN, END = "<!-- bench-table -->", "<!-- /bench-table -->"
 LINE = re.compile(r"^([A-Za-z][\w.-]*)=([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
 
 #: benchmark -> (full-size arguments, quick arguments)
@@ -39,11 +40,19 @@ def run(name: str, args: list[str]) -> tuple[dict[str, str], float, int]:
     return values, time.perf_counter() - started, process.returncode
 
 
+def update_readme(readme: Path, table: list[str]) -> None:
+    """Replace the table between ``<!-- bench-table -->`` and ``<!-- /bench-table -->``."""
+    text = readme.read_text()
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    readme.write_text(text[:start] + "\n" + "\n".join(table) + "\n" + text[end:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the benchmarks run")
     parser.add_argument("--only", nargs="*", default=None, help="benchmark files to run")
     parser.add_argument("--out", default=str(HERE / "results.md"))
+    parser.add_argument("--readme", default=None, help="also put the table between the README's markers")
     args = parser.parse_args(argv)
     rows, failed = [], []
     for name, (full, quick) in BENCHMARKS.items():
@@ -59,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     table += [f"| {b} | {k} | {v} |" for b, k, v in rows]
     Path(args.out).write_text("\n".join(table) + "\n")
     print("\n".join(table))
+    if args.readme:
+        update_readme(Path(args.readme), table)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
