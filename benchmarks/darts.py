@@ -26,6 +26,7 @@ import json
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -89,8 +90,8 @@ def preprocess(workdir: Path) -> Path:
 
 def search(
     data: Path, settings: DartsSettings, layers: int, threads: int, out: Path
-) -> tuple[Genotype, float]:
-    """Run the trial command; return the genotype Katib would collect and the wall-clock seconds."""
+) -> tuple[Genotype, float, float]:
+    """Run the trial command; the genotype Katib would collect, wall-clock and CPU seconds."""
     command = [
         sys.executable, "-m", "katib.darts",
         "--algorithm-settings", settings.to_katib(),
@@ -100,7 +101,7 @@ def search(
         "--output-dir", str(out), "--device", "cpu", "--threads", str(threads),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(threads)}
-    start = time.perf_counter()
+    start, cpu_before = time.perf_counter(), _children_cpu()
     found, tail = [], collections.deque(maxlen=40)
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
@@ -116,7 +117,13 @@ def search(
     seconds = time.perf_counter() - start
     if process.returncode or not found:
         raise SystemExit("search failed:\n" + "\n".join(tail))
-    return parse_genotype(found[-1]), seconds
+    return parse_genotype(found[-1]), seconds, _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    """CPU seconds of finished child processes: on a shared machine, wall time overstates the cost."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def train_and_test(genotype: Genotype, data: Path, final: dict, threads: int, workdir: Path) -> float:
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kwp-darts-") as tmp:
         workdir = Path(tmp)
         data = preprocess(workdir)
-        genotype, seconds = search(data, settings, layers, args.threads, workdir / "search")
+        genotype, seconds, cpu_seconds = search(data, settings, layers, args.threads, workdir / "search")
         print(f"derived: {genotype}", flush=True)
         darts_accuracy = train_and_test(genotype, data, final, args.threads, workdir)
         print(f"derived genotype test accuracy {darts_accuracy:.4f}", flush=True)
@@ -178,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"setup: {json.dumps(report)}")
     mean_random = statistics.mean(random_accuracies)
     print(f"darts_search_minutes={seconds / 60:.2f}")
+    print(f"darts_search_cpu_minutes={cpu_seconds / 60:.2f}")
     print(f"darts_test_accuracy={darts_accuracy:.4f}")
     print(f"random_mean_test_accuracy={mean_random:.4f}")
     print(f"darts_vs_random_accuracy={darts_accuracy / mean_random:.4f}")
