@@ -33,7 +33,7 @@ def genotype_html(genotype: Genotype | Mapping[str, Any] | str, title: str = "DA
         parts.append(cell_svg("reduction cell", parsed.reduce, parsed.reduce_concat))
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
-        f'<title>{html.escape(title)}</title></head><body style="font-family:sans-serif">'
+        f"<title>{html.escape(title)}</title></head><body style=\"font-family:sans-serif\">"
         f"<h2>{html.escape(title)}</h2>{''.join(parts)}"
         f"<p><code>{html.escape(parsed.compact())}</code></p></body></html>\n"
     )
