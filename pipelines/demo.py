@@ -54,11 +54,17 @@ def demo_facts(trained: RunSummary, tuned: RunSummary, compiled: list[Path]) -> 
         or tune.metrics.get("metrics", {}),
         "tuned_test_metrics": tuned.task("evaluate").metrics.get("metrics", {}),
         "onnx": export.metrics.get("metrics", {}),
-        "onnx_file": export.artifacts.get("onnx_model", ""),
+        "onnx_file": _onnx_file(export.artifacts.get("onnx_model", "")),
         "tensorboard": train.artifacts.get("tensorboard", ""),
         "compiled": [str(p) for p in compiled],
         "seconds": trained.seconds + tuned.seconds,
     }
+
+
+def _onnx_file(artifact: str) -> str:
+    """The ``.onnx`` file inside the exported model artifact (a directory with its report)."""
+    found = sorted(Path(artifact).glob("*.onnx")) if artifact and Path(artifact).is_dir() else []
+    return str(found[0]) if found else artifact
 
 
 def format_facts(facts: dict[str, Any]) -> str:
