@@ -2,11 +2,9 @@
 
 from kfp import dsl
 
-from components.tune.component import tune
 from components.tune.steps import darts_experiment, genotype_training_args
-from pipelines import cluster
 from pipelines.defaults import DEFAULT_SPEC_JSON
-from pipelines.steps import evaluate_and_export, preprocess_step, train_step
+from pipelines.steps import evaluate_and_export, preprocess_step, search_step, train_step
 
 
 @dsl.pipeline(
@@ -41,22 +39,16 @@ def darts_nas(
     prep = preprocess_step(spec_json, warehouse_url, overwrite)
     experiment = darts_experiment(num_layers=num_layers, settings=darts_settings)
     experiment.set_display_name("DARTS Experiment")
-    search = tune(
-        experiment_spec=experiment.output,
-        train=prep.outputs["train"],
-        validation=prep.outputs["validation"],
-        stats=prep.outputs["stats"],
+    search = search_step(
+        experiment,
+        prep,
+        "Katib DARTS search",
         mode=search_mode,
         namespace=namespace,
         timeout_s=search_timeout_s,
-        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-        task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
         s3_endpoint=s3_endpoint,
         secret_env=s3_secret_env,
     )
-    search.set_display_name("Katib DARTS search")
-    search.set_retry(num_retries=2, backoff_duration="60s")
-    cluster.light(search)
     network = genotype_training_args(
         genotype=search.outputs["best_objective"], base_extra_args=network_options
     )

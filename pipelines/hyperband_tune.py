@@ -2,11 +2,9 @@
 
 from kfp import dsl
 
-from components.tune.component import tune
 from components.tune.steps import best_training_args, hyperband_experiment
-from pipelines import cluster
 from pipelines.defaults import DEFAULT_SPEC_JSON
-from pipelines.steps import evaluate_and_export, preprocess_step, train_step
+from pipelines.steps import evaluate_and_export, preprocess_step, search_step, train_step
 
 
 @dsl.pipeline(
@@ -40,22 +38,16 @@ def hyperband_tune(
     prep = preprocess_step(spec_json, warehouse_url, overwrite)
     experiment = hyperband_experiment(max_epochs=max_epochs, eta=eta, parallel_trials=parallel_trials)
     experiment.set_display_name("Hyperband Experiment")
-    search = tune(
-        experiment_spec=experiment.output,
-        train=prep.outputs["train"],
-        validation=prep.outputs["validation"],
-        stats=prep.outputs["stats"],
+    search = search_step(
+        experiment,
+        prep,
+        "Katib Hyperband search",
         mode=tune_mode,
         namespace=namespace,
         timeout_s=tune_timeout_s,
-        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
-        task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
         s3_endpoint=s3_endpoint,
         secret_env=s3_secret_env,
     )
-    search.set_display_name("Katib Hyperband search")
-    search.set_retry(num_retries=2, backoff_duration="60s")  # re-attaches to its Experiment
-    cluster.light(search)
     best = best_training_args(best_parameters=search.outputs["best_parameters"], resource_name="epochs")
     best.set_display_name("best configuration")
     trained = train_step(

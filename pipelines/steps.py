@@ -8,6 +8,7 @@ from components.evaluate.component import evaluate
 from components.export_onnx.component import export_onnx
 from components.preprocess.component import preprocess
 from components.train.component import train
+from components.tune.component import tune
 from pipelines import cluster
 
 
@@ -41,6 +42,28 @@ def train_step(prep: dsl.PipelineTask, **options) -> dsl.PipelineTask:
     task.set_display_name("train (PyTorchJob)")
     task.set_retry(num_retries=2, backoff_duration="60s")
     return cluster.light(task, cpu="2", memory="8Gi")
+
+
+def search_step(
+    experiment: dsl.PipelineTask, prep: dsl.PipelineTask, display_name: str, **options
+) -> dsl.PipelineTask:
+    """Run a Katib Experiment over the preprocessed splits (on the cluster or as local trials).
+
+    Retrying is safe: the Experiment is named after the run and task, so a restarted step re-attaches
+    to it instead of starting a second search.
+    """
+    task = tune(
+        experiment_spec=experiment.output,
+        train=prep.outputs["train"],
+        validation=prep.outputs["validation"],
+        stats=prep.outputs["stats"],
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+        **options,
+    )
+    task.set_display_name(display_name)
+    task.set_retry(num_retries=2, backoff_duration="60s")
+    return cluster.light(task)
 
 
 def evaluate_and_export(
