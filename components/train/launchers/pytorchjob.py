@@ -106,17 +106,7 @@ def pod_template(spec: JobSpec) -> k8s.V1PodTemplateSpec:
             volumes=volumes,
             service_account_name=spec.service_account,
             node_selector=dict(spec.node_selector) or None,
-            tolerations=[
-                k8s.V1Toleration(
-                    key=t.key,
-                    operator=t.operator,
-                    value=t.value,
-                    effect=t.effect,
-                    toleration_seconds=t.toleration_seconds,
-                )
-                for t in spec.pod_tolerations()
-            ]
-            or None,
+            tolerations=[k8s.V1Toleration(**t.model_kwargs()) for t in spec.pod_tolerations()] or None,
         ),
     )
 

@@ -104,6 +104,16 @@ class Toleration:
             toleration_seconds=item.get("tolerationSeconds"),
         )
 
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the Kubernetes and Trainer toleration models (snake_case fields)."""
+        return {
+            "key": self.key,
+            "operator": self.operator,
+            "value": self.value,
+            "effect": self.effect,
+            "toleration_seconds": self.toleration_seconds,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The Kubernetes spelling, without unset fields."""
         fields = {

@@ -116,16 +116,7 @@ def _node_patch(spec: JobSpec, labels: Mapping[str, str]) -> tr.TrainerV1alpha1R
             volumes=volumes,
             service_account_name=spec.service_account,
             node_selector=dict(spec.node_selector) or None,
-            tolerations=[
-                tr.IoK8sApiCoreV1Toleration(
-                    key=t.key,
-                    operator=t.operator,
-                    value=t.value,
-                    effect=t.effect,
-                    toleration_seconds=t.toleration_seconds,
-                )
-                for t in spec.pod_tolerations()
-            ]
+            tolerations=[tr.IoK8sApiCoreV1Toleration(**t.model_kwargs()) for t in spec.pod_tolerations()]
             or None,
         ),
     )
