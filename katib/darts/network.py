@@ -100,6 +100,11 @@ def infer_image_shape(num_features: int) -> tuple[int, int, int]:
     )
 
 
+def stem(in_channels: int, channels: int) -> nn.Sequential:
+    """The 3x3 convolution + batch norm in front of the first cell (search and derived networks alike)."""
+    return nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+
+
 def as_images(x: torch.Tensor, input_shape: Sequence[int]) -> torch.Tensor:
     """Flat ``(batch, C*H*W)`` features as ``(batch, C, H, W)``; images pass through."""
     if x.dim() == 2:
@@ -171,9 +176,7 @@ class DartsNetwork(nn.Module):
         self.genotype = genotype
         self.input_shape = tuple(input_shape)
         c = stem_multiplier * init_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(self.input_shape[0], c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
-        )
+        self.stem = stem(self.input_shape[0], c)
         c_pp, c_p, c = c, c, init_channels
         self.cells = nn.ModuleList()
         reduction_prev = False

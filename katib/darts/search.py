@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from katib.darts.genotype import Genotype, derive_genotype, edge_count
-from katib.darts.network import as_images
+from katib.darts.network import as_images, stem
 from katib.darts.operations import NONE, FactorizedReduce, ReLUConvBN, make_operation
 from katib.darts.search_space import DartsSearchSpace, reduction_layers
 
@@ -97,9 +97,7 @@ class SearchNetwork(nn.Module):
         self.num_nodes = num_nodes
         reductions = reduction_layers(num_layers)
         c = stem_multiplier * init_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(self.input_shape[0], c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
-        )
+        self.stem = stem(self.input_shape[0], c)
         c_pp, c_p, c = c, c, init_channels
         self.cells = nn.ModuleList()
         reduction_prev = False
