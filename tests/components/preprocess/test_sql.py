@@ -5,22 +5,8 @@ import sqlglot
 
 from components.preprocess import sql
 from components.preprocess.engines.base import TableRef
-from components.preprocess.spec import ColumnSpec, PreprocessSpec, SplitFractions, Transform
+from components.preprocess.spec import ColumnSpec, PreprocessSpec, Transform
 
-SPEC = PreprocessSpec(
-    source_table="events", key_column="id", label_column="label",
-    columns=(
-        ColumnSpec("age", (Transform("impute", strategy="median"), Transform("clip", low=0, high=120),
-                           Transform("standardize"))),
-        ColumnSpec("income", (Transform("impute", strategy="mean"), Transform("log1p"), Transform("minmax"))),
-        ColumnSpec("visits", (Transform("impute", strategy="most_frequent"),)),
-        ColumnSpec("score", (Transform("impute", strategy="constant", value=0.5), Transform("standardize"))),
-        ColumnSpec("city", (Transform("impute", strategy="constant", value="none"),
-                            Transform("one_hot", top_k=3))),
-        ColumnSpec("device", (Transform("vocab_index", top_k=2),)),
-    ),
-    passthrough=("raw",), split=SplitFractions(0.7, 0.15, 0.15), salt="golden",
-)
 SOURCE = TableRef("events", "analytics", "proj")
 SPLIT = TableRef("events_kwp_split", "analytics", "proj")
 
@@ -51,8 +37,8 @@ STATS = {
 
 
 @pytest.mark.parametrize("dialect", sql.DIALECTS)
-def test_golden_split_table(dialect, golden):
-    query = sql.split_table_query(SPEC, SOURCE, SPLIT, dialect)
+def test_golden_split_table(spec, dialect, golden):
+    query = sql.split_table_query(spec, SOURCE, SPLIT, dialect)
     golden(f"sql/{dialect}/split_table.sql", sql.render(query, dialect) + "\n")
 
 
@@ -63,13 +49,13 @@ def test_golden_transform(dialect, golden):
 
 
 @pytest.mark.parametrize("dialect", sql.DIALECTS)
-def test_golden_profile(dialect, golden):
-    golden(f"sql/{dialect}/profile.sql", sql.render(sql.profile_query(SPEC, SOURCE), dialect) + "\n")
+def test_golden_profile(spec, dialect, golden):
+    golden(f"sql/{dialect}/profile.sql", sql.render(sql.profile_query(spec, SOURCE), dialect) + "\n")
 
 
 @pytest.mark.parametrize("dialect", sql.DIALECTS)
-def test_emitted_sql_parses_back_in_its_dialect(dialect):
-    for query in (sql.split_table_query(SPEC, SOURCE, SPLIT, dialect), sql.stats_query(SPEC, SPLIT),
+def test_emitted_sql_parses_back_in_its_dialect(spec, dialect):
+    for query in (sql.split_table_query(spec, SOURCE, SPLIT, dialect), sql.stats_query(spec, SPLIT),
                   sql.transform_query(STATS, SPLIT, SPLIT, "test", replace=True)):
         text = sql.render(query, dialect)
         assert len(sqlglot.parse(text, read=dialect)) == 1  # exactly one statement
@@ -110,8 +96,8 @@ def test_hostile_category_values_are_string_literals():
         assert "'); DROP TABLE t; --" in literals
 
 
-def test_unknown_dialect_and_split():
+def test_unknown_dialect_and_split(spec):
     with pytest.raises(ValueError, match="unknown dialect 'oracle'"):
-        sql.render(sql.profile_query(SPEC, SOURCE), "oracle")
+        sql.render(sql.profile_query(spec, SOURCE), "oracle")
     with pytest.raises(ValueError, match="unknown split 'holdout'"):
         sql.transform_query(STATS, SPLIT, SPLIT, "holdout")
