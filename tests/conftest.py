@@ -43,3 +43,24 @@ def golden():
         assert text == path.read_text(), f"output differs from golden file {path}"
 
     return check
+
+
+class FakeClock:
+    """Monotonic time that only moves when slept on, so waiting for hours in a test takes no time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """A :class:`FakeClock`; pass it as ``clock=`` and its ``sleep`` as ``sleep=``."""
+    return FakeClock()

@@ -120,26 +120,6 @@ def katib_finishing_after(
     return controller
 
 
-class ManualClock:
-    """A clock that only moves when slept on, so that waiting for hours takes no time."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
 @pytest.fixture
 def fake_api():
     """``fake_api(controller=None)`` -> a fresh FakeCustomObjectsApi."""

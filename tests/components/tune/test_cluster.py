@@ -49,43 +49,57 @@ def test_other_create_errors_are_reported(fake_api, small_experiment):
 
 
 def test_wait_polls_until_katib_marks_the_experiment_done(
-    fake_api, katib_controller, small_experiment, clock
+    fake_api, katib_controller, small_experiment, fake_clock
 ):
     api = fake_api(katib_controller(reads=3))
     cluster.launch(api, small_experiment, "small-1", "team")
     lines = []
     final, done = cluster.wait(
-        api, "small-1", "team", 600, poll_s=10, clock=clock, sleep=clock.sleep, progress=lines.append
+        api,
+        "small-1",
+        "team",
+        600,
+        poll_s=10,
+        clock=fake_clock,
+        sleep=fake_clock.sleep,
+        progress=lines.append,
     )
     assert (done.status, done.reason) == ("Succeeded", "ExperimentMaxTrialsReached")
-    assert clock.sleeps == [10, 10]
+    assert fake_clock.sleeps == [10, 10]
     assert final["status"]["currentOptimalTrial"]["bestTrialName"].endswith("bbbbbbbb")
     assert lines == ["[small-1] trials: 2 running"]  # printed once, not on every poll
 
 
-def test_wait_times_out_with_a_clear_error(fake_api, katib_controller, small_experiment, clock):
+def test_wait_times_out_with_a_clear_error(fake_api, katib_controller, small_experiment, fake_clock):
     api = fake_api(katib_controller(reads=1000))
     cluster.launch(api, small_experiment, "small-1", "team")
     with pytest.raises(TuneTimeout, match="did not finish within 60 s"):
         cluster.wait(
-            api, "small-1", "team", 60, poll_s=25, clock=clock, sleep=clock.sleep, progress=lambda _: None
+            api,
+            "small-1",
+            "team",
+            60,
+            poll_s=25,
+            clock=fake_clock,
+            sleep=fake_clock.sleep,
+            progress=lambda _: None,
         )
-    assert clock.now == 75
+    assert fake_clock.now == 75
 
 
 def test_transient_api_errors_are_retried_and_a_deleted_experiment_is_an_error(
-    fake_api, katib_controller, small_experiment, clock
+    fake_api, katib_controller, small_experiment, fake_clock
 ):
     api = fake_api(katib_controller(reads=1))
     cluster.launch(api, small_experiment, "small-1", "team")
     api.fail_next_gets = [503, 500]
     _, done = cluster.wait(
-        api, "small-1", "team", 600, poll_s=1, clock=clock, sleep=clock.sleep, progress=print
+        api, "small-1", "team", 600, poll_s=1, clock=fake_clock, sleep=fake_clock.sleep, progress=print
     )
-    assert done.status == "Succeeded" and clock.sleeps == [1, 1]
+    assert done.status == "Succeeded" and fake_clock.sleeps == [1, 1]
     cluster.delete(api, "small-1", "team")
     with pytest.raises(TuneError, match="disappeared"):
-        cluster.wait(api, "small-1", "team", 600, clock=clock, sleep=clock.sleep, progress=print)
+        cluster.wait(api, "small-1", "team", 600, clock=fake_clock, sleep=fake_clock.sleep, progress=print)
 
 
 def test_trials_are_listed_by_experiment_label(fake_api, katib_controller, small_experiment):

@@ -35,24 +35,24 @@ def test_cluster_run_creates_waits_reads_trials_and_deletes(fake_api, katib_cont
 
 
 def test_the_created_experiment_has_data_bound_and_no_placeholders(
-    fake_api, katib_controller, small_experiment, clock
+    fake_api, katib_controller, small_experiment, fake_clock
 ):
     api = fake_api(katib_controller(reads=1000))
     request = _request(small_experiment, timeout_s=60, poll_s=30, delete_after="never")
     with pytest.raises(cluster.TuneTimeout):
-        run_tune(request, api=api, progress=lambda _: None, clock=clock, sleep=clock.sleep)
+        run_tune(request, api=api, progress=lambda _: None, clock=fake_clock, sleep=fake_clock.sleep)
     (stored,) = [o for (_, plural, _, _), o in api.objects.items() if plural == "experiments"]
     text = json.dumps(stored)
     assert "gs://bucket/train.parquet" in text and "${kwp." not in text
 
 
 def test_a_restarted_launcher_reattaches_instead_of_creating_a_second_experiment(
-    fake_api, katib_controller, small_experiment, clock
+    fake_api, katib_controller, small_experiment, fake_clock
 ):
     api = fake_api(katib_controller(reads=4))
     request = _request(small_experiment, timeout_s=30, poll_s=30, delete_after="on_success")
     with pytest.raises(cluster.TuneTimeout):  # the first launcher gives up (as if its pod died)
-        run_tune(request, api=api, progress=lambda _: None, clock=clock, sleep=clock.sleep)
+        run_tune(request, api=api, progress=lambda _: None, clock=fake_clock, sleep=fake_clock.sleep)
     lines: list[str] = []
     result = run_tune(_request(small_experiment, timeout_s=600), api=api, progress=lines.append)
     assert result.succeeded and api.calls.count("create") == 2  # the second create got 409
@@ -61,12 +61,12 @@ def test_a_restarted_launcher_reattaches_instead_of_creating_a_second_experiment
 
 
 def test_timeout_with_delete_always_removes_the_experiment(
-    fake_api, katib_controller, small_experiment, clock
+    fake_api, katib_controller, small_experiment, fake_clock
 ):
     api = fake_api(katib_controller(reads=1000))
     request = _request(small_experiment, timeout_s=3600, poll_s=60, delete_after="always")
     with pytest.raises(cluster.TuneTimeout):
-        run_tune(request, api=api, progress=lambda _: None, clock=clock, sleep=clock.sleep)
+        run_tune(request, api=api, progress=lambda _: None, clock=fake_clock, sleep=fake_clock.sleep)
     assert api.calls[-1] == "delete" and not api.objects
 
 

@@ -245,21 +245,6 @@ def make_pod(
     )
 
 
-class FakeClock:
-    """Monotonic time that only moves when the launcher sleeps: no real waiting in tests."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def fake_custom() -> FakeCustomObjectsApi:
     return FakeCustomObjectsApi()
@@ -270,9 +255,6 @@ def fake_core(fake_clock) -> FakeCoreV1Api:
     return FakeCoreV1Api(clock=fake_clock)
 
 
-@pytest.fixture
-def fake_clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
