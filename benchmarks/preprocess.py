@@ -293,6 +293,7 @@ def main() -> None:
         print(f"rows={args.rows} cpus={os.cpu_count()} generate_s={time.perf_counter() - t:.1f}", flush=True)
         results = {}
         for method in methods:
+            os.sync()  # the data copies' write-back must not land inside the next method's timing
             results[method] = measure(method, data)
             r = results[method]
             print(f"{method}_seconds={r['seconds']:.2f}", flush=True)

@@ -54,7 +54,7 @@ def profile_query(spec: PreprocessSpec, source: TableRef) -> exp.Select:
 
 
 def split_table_query(spec: PreprocessSpec, source: TableRef, dest: TableRef, dialect: str,
-                      replace: bool = False, temporary: bool = False) -> exp.Create:
+                      replace: bool = False) -> exp.Create:
     """CTAS ``dest`` with key, label, feature columns and ``__kwp_split``; the hash is computed once."""
     names = [spec.key_column, spec.label_column, *(c.name for c in spec.feature_specs)]
     inner = exp.select(*(col(n) for n in names),
@@ -63,7 +63,7 @@ def split_table_query(spec: PreprocessSpec, source: TableRef, dest: TableRef, di
     outer = exp.select(*(col(n) for n in names),
                        splitting.split_case(exp.column(_BUCKET), spec.split).as_(ident(SPLIT_COLUMN)))
     outer = outer.from_(inner.subquery("kwp_src"))
-    return ctas(dest, outer, replace, temporary)
+    return ctas(dest, outer, replace)
 
 
 # --- 4. transform ---------------------------------------------------------------------------------

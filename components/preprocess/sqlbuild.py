@@ -102,9 +102,8 @@ def log1p_sql(e: exp.Expression) -> exp.Expression:
     return case([(exp.LT(this=e.copy(), expression=num(0.0)), neg)], pos)
 
 
-def ctas(dest: TableRef, query: exp.Expression, replace: bool, temporary: bool = False) -> exp.Create:
-    props = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
-    return exp.Create(this=table(dest), kind="TABLE", replace=replace, expression=query, properties=props)
+def ctas(dest: TableRef, query: exp.Expression, replace: bool) -> exp.Create:
+    return exp.Create(this=table(dest), kind="TABLE", replace=replace, expression=query)
 
 
 def split_rows(split_table: TableRef, split: str) -> exp.Select:

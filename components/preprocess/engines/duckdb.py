@@ -33,8 +33,6 @@ class DuckDBEngine(Engine):
     """A DuckDB database file (or ``:memory:``)."""
 
     dialect = "duckdb"
-    #: run.py keeps the split assignment in a session-scoped table: persisting it costs more than it gives.
-    temporary_split_table = True
 
     def __init__(self, path: str = ":memory:", threads: int | None = None,
                  memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:

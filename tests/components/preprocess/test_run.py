@@ -45,15 +45,14 @@ def test_end_to_end_outputs_and_counts(synthetic, tmp_path):
     nulls = synthetic.fetch_rows("SELECT count(*) - count(x0) AS n FROM synthetic")[0]["n"]
     assert saved["null_counts"]["x0"] == nulls > 0
     assert {str(result.tables[s]) for s in counts} == {f"synthetic_kwp_{s}" for s in counts}
-    assert tables(synthetic) == {"synthetic", *(f"synthetic_kwp_{s}" for s in counts)}  # temp split dropped
+    assert tables(synthetic) == {"synthetic", *(f"synthetic_kwp_{s}" for s in (*counts, "split"))}
 
 
 def tables(duck) -> set[str]:
     return {r["table_name"] for r in duck.fetch_rows("SELECT table_name FROM information_schema.tables")}
 
 
-def test_persistent_split_table_on_engines_without_temporary_tables(synthetic, tmp_path):
-    synthetic.temporary_split_table = False  # the path BigQuery and Snowflake take
+def test_split_table_is_kept_for_audit_and_guarded_like_the_others(synthetic, tmp_path):
     result = run_preprocess(datasets.synthetic_spec(), synthetic, str(tmp_path / "a"))
     assert str(result.tables["split"]) == "synthetic_kwp_split"
     query = 'SELECT "__kwp_split" AS s, count(*) AS n FROM synthetic_kwp_split GROUP BY 1'
@@ -185,7 +184,8 @@ def test_existing_destination_refused_unless_overwrite(synthetic, tmp_path):
     spec = datasets.synthetic_spec()
     run_preprocess(spec, synthetic, str(tmp_path / "a"))
     before = (tmp_path / "a" / "stats.json").read_bytes()
-    with pytest.raises(TableExistsError, match=r"destination table\(s\) \['synthetic_kwp_train'"):
+    refused = r"destination table\(s\) \['synthetic_kwp_split', 'synthetic_kwp_train'"
+    with pytest.raises(TableExistsError, match=refused):
         run_preprocess(spec, synthetic, str(tmp_path / "b"))
     assert not (tmp_path / "b").exists()
     with pytest.raises(OutputExistsError, match="already exist; nothing was written"):

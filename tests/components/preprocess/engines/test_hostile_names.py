@@ -132,9 +132,7 @@ def run_hostile(engine: Engine, names: Names, outputs: Path) -> tuple[dict[str, 
     engine.load_arrow(engine.qualify(names.source), hostile_table(names))
     before = table_names(engine)
     result = run_preprocess(hostile_spec(names), engine, str(outputs))
-    destinations = {f"{names.prefix}_{s}" for s in SPLITS}
-    if not getattr(engine, "temporary_split_table", False):
-        destinations.add(f"{names.prefix}_split")
+    destinations = {f"{names.prefix}_{s}" for s in (*SPLITS, "split")}
     assert table_names(engine) == before | destinations, "only the destination tables may appear"
     assert {"canary", names.source} <= before
     canary_query = exp.select(exp.Star()).from_(sqlbuild.table(engine.qualify("canary")))
