@@ -88,11 +88,10 @@ class Algorithm:
     @classmethod
     def darts(cls, **settings: object) -> Algorithm:
         """Katib's DARTS with the given settings (the rest keep Katib's defaults, see ``DARTS_DEFAULTS``)."""
-        unknown = sorted(set(settings) - set(DARTS_DEFAULTS))
+        valid = [*DARTS_DEFAULTS, "unrolled"]  # unrolled: ours, passed through by Katib's service
+        unknown = sorted(set(settings) - set(valid))
         if unknown:
-            raise ExperimentBuildError(
-                f"unknown DARTS settings {unknown}; valid: {', '.join(DARTS_DEFAULTS)}"
-            )
+            raise ExperimentBuildError(f"unknown DARTS settings {unknown}; valid: {', '.join(valid)}")
         return cls("darts", tuple(_pairs(settings)))
 
     @classmethod

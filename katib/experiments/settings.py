@@ -22,7 +22,9 @@ DARTS_SETTING_TYPES: dict[str, type] = {
     "w_grad_clip": float, "alpha_lr": float, "alpha_weight_decay": float, "batch_size": int,
     "num_workers": int,
     "init_channels": int, "print_step": int, "num_nodes": int, "stem_multiplier": int,
+    "unrolled": bool,  # ours: Katib's DARTS service passes every setting through to the trial
 }  # fmt: skip
+_BOOLEAN_TEXT = ("true", "false", "1", "0", "yes", "no")  # what katib.darts.settings accepts
 _DARTS_MINIMUM = {"num_epochs": 1, "batch_size": 1, "init_channels": 1, "print_step": 1, "num_nodes": 1,
                   "stem_multiplier": 1}  # fmt: skip
 PATH = "spec.algorithm"
@@ -86,6 +88,11 @@ def _darts(settings: list[tuple[str, str]], spec: Mapping[str, Any]) -> list[tup
             )
             continue
         if name == "batch_size" and value == "None":
+            continue
+        if kind is bool:
+            if value.strip().lower() not in _BOOLEAN_TEXT:
+                message = f"DARTS setting {name}={value!r} must be true or false"
+                issues.append((f"{PATH}.algorithmSettings", message))
             continue
         try:
             number = kind(value)

@@ -95,6 +95,11 @@ def test_bad_builder_arguments_name_the_value(build, message):
         build()
 
 
+def test_darts_builder_takes_katibs_settings_and_unrolled():
+    algorithm = Algorithm.darts(num_epochs=3, unrolled="false")
+    assert dict(algorithm.settings) == {"num_epochs": "3", "unrolled": "false"}
+
+
 def test_nas_config_groups_filter_sizes_per_operation_type():
     config = nas_config(2, ["separable_convolution_3x3", "separable_convolution_5x5", "skip_connection"])
     assert config == {

@@ -10,6 +10,7 @@ from katib.experiments import (
     experiment_issues,
     validate_experiment,
 )
+from katib.experiments.examples import example_experiments
 
 
 def _paths(doc) -> list[str]:
@@ -179,3 +180,12 @@ def test_grid_needs_steps_for_doubles(valid):
 
 def test_not_a_mapping():
     assert _paths({"kind": "Experiment"}) == ["spec"]
+
+
+@pytest.mark.parametrize("value", ["false", "True", "sometimes"])
+def test_darts_accepts_unrolled_which_katibs_service_passes_through(value):
+    doc = example_experiments()["darts"]()
+    doc["spec"]["algorithm"]["algorithmSettings"].append({"name": "unrolled", "value": value})
+    issues = [issue.message for issue in experiment_issues(doc)]
+    refused = [f"DARTS setting unrolled={value!r} must be true or false"]
+    assert issues == (refused if value == "sometimes" else [])
