@@ -1,4 +1,4 @@
-"""The ``kwp`` command: compile, run locally, submit, write manifests, run Katib experiments locally.
+"""The ``kwp`` command: compile, run locally, upload, submit, write manifests, run Katib experiments locally.
 
 Every sub-command imports its machinery on demand, and every user error is printed as one line naming
 the bad value (``--debug`` shows the traceback).
@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pipelines.registry import PIPELINES
+
+if TYPE_CHECKING:
+    from pipelines.upload import RegisteredPipeline
 
 
 class CommandError(Exception):
@@ -60,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=".kwp", help="where the warehouse and run outputs go (default: .kwp)")
     p.set_defaults(handler=_run)
 
+    p = sub.add_parser("upload", help="register a pipeline, or a new version of it, in the KFP UI")
+    p.add_argument("pipeline", choices=sorted(PIPELINES))
+    p.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
+    p.add_argument("--namespace", default=None,
+                   help="Kubeflow profile namespace: a private pipeline there (default: a shared pipeline)")
+    _version_options(p)
+    p.set_defaults(handler=_upload)
+
     p = sub.add_parser("submit", help="upload a pipeline to a KFP server and start a run")
     p.add_argument("pipeline", choices=sorted(PIPELINES))
     p.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
@@ -72,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         help="service account of the run's pods, e.g. kwp-launcher (may create training jobs)",
     )
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="pipeline argument")
+    p.add_argument("--register", action="store_true",
+                   help="register the pipeline version first (as `kwp upload`) and run that version")
+    _version_options(p, note=" (with --register)")
     p.set_defaults(handler=_submit)
 
     p = sub.add_parser("manifests", help="write PyTorchJob, TrainJob, Katib and kustomize manifests")
@@ -132,9 +147,45 @@ def _submit(args: argparse.Namespace) -> int:
         namespace=args.namespace,
         run_name=args.run_name,
         service_account=args.service_account,
+        register=args.register,
+        version=args.version,
+        description=args.description,
     )
+    if run.registered is not None:
+        _print_registered(run.registered)
     print(f"started run {run.run_id}: {run.url}")
     return 0
+
+
+def _version_options(parser: argparse.ArgumentParser, note: str = "") -> None:
+    parser.add_argument("--version", default=None,
+                        help="pipeline version name (default: kwp's version + the package's sha256, so an "
+                        "unchanged package reuses its version; KFP names a new pipeline's first version "
+                        f"after the pipeline){note}")
+    parser.add_argument("--description", default=None,
+                        help="description of a new pipeline or version (default: the pipeline's own, "
+                        f"and the package's sha256 for a version){note}")
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from pipelines.submit import upload
+
+    _print_registered(
+        upload(args.pipeline, args.host, namespace=args.namespace, version=args.version,
+               description=args.description)
+    )
+    return 0
+
+
+def _print_registered(registered: RegisteredPipeline) -> None:
+    pipeline = "created" if registered.pipeline_created else "found"
+    print(f"{pipeline} pipeline {registered.pipeline_name}: {registered.pipeline_id}")
+    if registered.version_created:
+        print(f"created version {registered.version_name}: {registered.version_id}")
+    else:
+        print(f"reused version {registered.version_name} (the server already has this exact package): "
+              f"{registered.version_id}")
+    print(registered.url)
 
 
 def _manifests(args: argparse.Namespace) -> int:

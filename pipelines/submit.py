@@ -1,4 +1,9 @@
-"""Upload a compiled pipeline to a Kubeflow Pipelines server and start a run (``kwp submit``)."""
+"""Talk to a Kubeflow Pipelines server: register a pipeline (``kwp upload``) and start runs (``kwp submit``).
+
+A plain ``submit`` uploads the package with the run (a one-off run, not listed under Pipelines);
+``submit(register=True)`` first registers the package as a pipeline version (rules in
+:mod:`pipelines.upload`) and runs that version, so the run links to it in the UI.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.compile import compile_pipeline
+from pipelines.upload import RegisteredPipeline, register_package
 
 
 @dataclass(frozen=True)
 class SubmittedRun:
     run_id: str
     url: str
+    registered: RegisteredPipeline | None = None  # the pipeline version run, with ``register=True``
 
 
 def default_client_factory(host: str, namespace: str | None) -> Any:
@@ -32,6 +39,28 @@ def default_client_factory(host: str, namespace: str | None) -> Any:
         return kfp.Client(host=host, **options)
 
 
+def upload(
+    name: str,
+    host: str,
+    *,
+    namespace: str | None = None,
+    version: str | None = None,
+    description: str | None = None,
+    client_factory: Callable[[str, str | None], Any] | None = None,
+) -> RegisteredPipeline:
+    """Compile ``name`` and register it as a pipeline version on the server at ``host``.
+
+    See :func:`pipelines.upload.register_package` for naming, reuse and refusal. ``namespace`` makes
+    a new pipeline private to that profile; without it the pipeline is shared.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        package = compile_pipeline(name, tmp)
+        client = (client_factory or default_client_factory)(host, namespace)
+        return register_package(
+            client, name, package, host=host, namespace=namespace, version=version, description=description
+        )
+
+
 def submit(
     name: str,
     host: str,
@@ -41,18 +70,33 @@ def submit(
     namespace: str | None = None,
     run_name: str | None = None,
     service_account: str | None = None,
+    register: bool = False,
+    version: str | None = None,
+    description: str | None = None,
     client_factory: Callable[[str, str | None], Any] | None = None,
 ) -> SubmittedRun:
     """Compile ``name`` and start a run of it on the server at ``host``.
 
     The pipeline is compiled before connecting, so a pipeline that does not compile never reaches the
     server. ``service_account`` is the Kubernetes service account the run's pods use (e.g.
-    ``kwp-launcher``, which may create training jobs). ``client_factory(host, namespace)`` defaults to
-    :func:`default_client_factory`, looked up at call time so tests can replace it.
+    ``kwp-launcher``, which may create training jobs). With ``register`` the package is first
+    registered as in :func:`upload` (``version``, ``description``) and the run starts from that
+    version. ``client_factory(host, namespace)`` defaults to :func:`default_client_factory`, looked
+    up at call time so tests can replace it.
     """
+    if not register and (version or description):
+        raise ValueError(
+            "a version name or description needs register=True (kwp submit --register): without it the run "
+            "is a one-off, not a pipeline version"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         package = compile_pipeline(name, tmp)
         client = (client_factory or default_client_factory)(host, namespace)
+        if register:
+            registered = register_package(client, name, package, host=host, namespace=namespace,
+                                          version=version, description=description)
+            return _run_version(client, host, registered, arguments, experiment, namespace,
+                                run_name or name, service_account)
         result = client.create_run_from_pipeline_package(
             str(Path(package)),
             arguments=dict(arguments),
@@ -61,5 +105,31 @@ def submit(
             namespace=namespace,
             service_account=service_account,
         )
-    run_id = result.run_id
-    return SubmittedRun(run_id=run_id, url=f"{host.rstrip('/')}/#/runs/details/{run_id}")
+    return SubmittedRun(run_id=result.run_id, url=run_url(host, result.run_id))
+
+
+def run_url(host: str, run_id: str) -> str:
+    return f"{host.rstrip('/')}/#/runs/details/{run_id}"
+
+
+def _run_version(
+    client: Any,
+    host: str,
+    registered: RegisteredPipeline,
+    arguments: Mapping[str, Any],
+    experiment: str,
+    namespace: str | None,
+    run_name: str,
+    service_account: str | None,
+) -> SubmittedRun:
+    """Start a run of a registered version in ``experiment`` (created when missing, as kfp does)."""
+    found = client.create_experiment(experiment, namespace=namespace)
+    run = client.run_pipeline(
+        experiment_id=found.experiment_id,
+        job_name=run_name,
+        params=dict(arguments),
+        pipeline_id=registered.pipeline_id,
+        version_id=registered.version_id,
+        service_account=service_account,
+    )
+    return SubmittedRun(run_id=run.run_id, url=run_url(host, run.run_id), registered=registered)

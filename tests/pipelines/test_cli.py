@@ -48,7 +48,7 @@ def one_error_line(err: str) -> str:
 def test_console_script_help_lists_every_command():
     result = kwp("--help")
     assert result.returncode == 0, result.stderr
-    for command in ("compile", "run", "submit", "manifests", "katib", "demo", "--debug"):
+    for command in ("compile", "run", "upload", "submit", "manifests", "katib", "demo", "--debug"):
         assert command in result.stdout
 
 
@@ -57,7 +57,9 @@ def test_console_script_help_lists_every_command():
     [
         (["compile"], ["--out"]),
         (["run"], ["--local", "--param", "--workdir", "warehouse-train"]),
-        (["submit"], ["--host", "--experiment", "--namespace", "--run-name", "--param", "warehouse-train"]),
+        (["upload"], ["--host", "--namespace", "--version", "--description", "warehouse-train"]),
+        (["submit"], ["--host", "--experiment", "--namespace", "--run-name", "--param", "--register",
+                      "--version", "--description", "warehouse-train"]),
         (["manifests"], ["--out"]),
         (["katib"], ["run"]),
         (["katib", "run"], ["--local", "--out", "--max-parallel",
@@ -92,7 +94,10 @@ def test_no_command_prints_help_and_exits_2(capsys):
 # --- errors -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["run", "nope", "--local"], ["submit", "nope", "--host", "http://x"]])
+@pytest.mark.parametrize(
+    "command",
+    [["run", "nope", "--local"], ["submit", "nope", "--host", "http://x"], ["upload", "nope", "--host", "http://x"]],
+)
 def test_unknown_pipeline_is_an_argparse_error_listing_the_choices(capsys, command):
     with pytest.raises(SystemExit) as exit_info:
         main(command)
@@ -108,6 +113,7 @@ def test_unknown_pipeline_is_an_argparse_error_listing_the_choices(capsys, comma
         (["katib", "run", "x.yaml"], "the following arguments are required: --local"),
         (["katib"], "the following arguments are required: COMMAND"),
         (["submit", "warehouse-train"], "the following arguments are required: --host"),
+        (["upload", "warehouse-train"], "the following arguments are required: --host"),
     ],
 )
 def test_missing_required_arguments_are_argparse_errors(capsys, argv, message):
