@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from pipelines.upload import RegisteredPipeline
 
 
+VERBOSE_HELP = "print kfp.local's full output, not one line per step (it is always in <run>/kfp-local.log)"
+
+
 class CommandError(Exception):
     """An error already phrased for the user."""
 
@@ -62,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--local", action="store_true", required=True, help="run locally (the only mode)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="pipeline argument")
     p.add_argument("--workdir", default=".kwp", help="where the warehouse and run outputs go (default: .kwp)")
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("upload", help="register a pipeline, or a new version of it, in the KFP UI")
@@ -112,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=".kwp/demo", help="where the demo writes (default: .kwp/demo)")
     p.add_argument("--dist", default="dist", help="where compiled pipelines go (default: dist)")
     p.add_argument("--quick", action="store_true", help="smaller settings, for tests")
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p.set_defaults(handler=_demo)
     return parser
 
@@ -127,7 +132,7 @@ def _compile(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipelines.local import run_local
 
-    run_local(args.pipeline, args.param, workdir=args.workdir)
+    run_local(args.pipeline, args.param, workdir=args.workdir, verbose=args.verbose)
     return 0
 
 
@@ -216,7 +221,7 @@ def _katib_run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from pipelines.demo import run_demo
 
-    run_demo(args.workdir, dist_dir=args.dist, quick=args.quick)
+    run_demo(args.workdir, dist_dir=args.dist, quick=args.quick, verbose=args.verbose)
     return 0
 
 

@@ -29,13 +29,14 @@ def run_demo(
     dist_dir: str | Path = "dist",
     quick: bool = False,
     out: TextIO | None = None,
+    verbose: bool = False,
 ) -> dict[str, Any]:
-    """Run the demo and return the facts its closing summary prints."""
+    """Run the demo and return the facts its closing summary prints (``verbose``: kfp.local's log too)."""
     out = out or sys.stdout
     workdir = Path(workdir)
     train_args, tune_args = (QUICK_TRAIN_ARGS, QUICK_TUNE_ARGS) if quick else (TRAIN_ARGS, TUNE_ARGS)
-    trained = run_local("warehouse-train", train_args, workdir=workdir, out=out)
-    tuned = run_local("hyperband-tune", tune_args, workdir=workdir, out=out)
+    trained = run_local("warehouse-train", train_args, workdir=workdir, out=out, verbose=verbose)
+    tuned = run_local("hyperband-tune", tune_args, workdir=workdir, out=out, verbose=verbose)
     compiled = compile_all(dist_dir)
     facts = demo_facts(trained, tuned, compiled)
     print(format_facts(facts), file=out, flush=True)

@@ -7,8 +7,8 @@ overwrite each other's tables or artifacts.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import re
 import shutil
 import sys
 import time
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.params import parse_params, pipeline_parameter_types
+from pipelines.progress import ANSI_ESCAPE, quiet_kfp_output
 from pipelines.registry import load_pipeline
 
 #: Parameters a local run sets unless the user does: everything runs as local processes on one node.
@@ -27,7 +28,8 @@ DEFAULT_DATASET = "digits"
 MAX_SHOWN = 12
 #: Markdown outputs of the components (HTML ones are recognised by their content).
 MARKDOWN_OUTPUTS = frozenset({"summary", "trials_report"})
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+#: kfp.local's complete output of a run, inside the run directory.
+LOG_NAME = "kfp-local.log"
 
 
 @dataclass
@@ -61,8 +63,13 @@ def run_local(
     *,
     workdir: str | Path = ".kwp",
     out: TextIO | None = None,
+    verbose: bool = False,
 ) -> RunSummary:
-    """Run pipeline ``name`` locally; ``params`` are ``KEY=VALUE`` strings or an already typed mapping."""
+    """Run pipeline ``name`` locally; ``params`` are ``KEY=VALUE`` strings or an already typed mapping.
+
+    ``out`` gets one line per task and the closing summary; kfp.local's own output (every task's
+    inputs, streamed logs and outputs) goes to ``<run>/kfp-local.log``, or to ``out`` with ``verbose``.
+    """
     from kfp import local
 
     out = out or sys.stdout
@@ -76,18 +83,25 @@ def run_local(
     check_arguments(arguments)
     if "warehouse_url" in types and "warehouse_url" not in arguments:
         arguments["warehouse_url"] = seed_local_warehouse(run_dir / "warehouse.duckdb")
-    print(f"kwp: running {name} locally in {run_dir}", file=out, flush=True)
+    log_note = "" if verbose else f" (kfp.local's log: {run_dir / LOG_NAME})"
+    print(f"kwp: running {name} locally in {run_dir}{log_note}", file=out, flush=True)
     local.init(
         runner=local.SubprocessRunner(use_venv=False),
         pipeline_root=str(run_dir / "outputs"),
         raise_on_error=True,
     )
     started = time.perf_counter()
-    try:
-        pipeline(**arguments)
-    except RuntimeError as error:  # kfp.local's "Pipeline ... FAILURE. Inner task failed: 'x'"
-        plain = ANSI_ESCAPE.sub("", str(error))
-        raise LocalRunError(f"{plain} Its log is above; outputs so far are in {run_dir}") from None
+    log_path = run_dir / LOG_NAME
+    output = contextlib.nullcontext(None) if verbose else quiet_kfp_output(log_path, out)
+    with output as progress:
+        try:
+            pipeline(**arguments)
+        except RuntimeError as error:  # kfp.local's "Task 'x' finished with status FAILURE"
+            if progress is not None:
+                progress.show_failure()
+            plain = ANSI_ESCAPE.sub("", str(error)).rstrip(".")
+            where = "above" if verbose else f"in {log_path}"
+            raise LocalRunError(f"{plain}. Its log is {where}; outputs so far are in {run_dir}") from None
     summary = RunSummary(name, run_dir, arguments, collect_tasks(run_dir / "outputs"),
                          time.perf_counter() - started)
     copy_pictures(summary)

@@ -56,7 +56,7 @@ def test_console_script_help_lists_every_command():
     ("argv", "options"),
     [
         (["compile"], ["--out"]),
-        (["run"], ["--local", "--param", "--workdir", "warehouse-train"]),
+        (["run"], ["--local", "--param", "--workdir", "--verbose", "warehouse-train"]),
         (["upload"], ["--host", "--namespace", "--version", "--description", "warehouse-train"]),
         (["submit"], ["--host", "--experiment", "--namespace", "--run-name", "--param", "--register",
                       "--version", "--description", "warehouse-train"]),
@@ -64,7 +64,7 @@ def test_console_script_help_lists_every_command():
         (["katib"], ["run"]),
         (["katib", "run"], ["--local", "--out", "--max-parallel",
                             "--data", "--env", "--seed", "--overwrite"]),
-        (["demo"], ["--workdir", "--dist", "--quick"]),
+        (["demo"], ["--workdir", "--dist", "--quick", "--verbose"]),
     ],
 )
 def test_every_command_has_help_listing_its_options(capsys, argv, options):

@@ -33,5 +33,8 @@ def test_quick_demo_runs_both_pipelines_end_to_end(tmp_path, capsys):
     for path in facts["compiled"]:
         assert next(yaml.safe_load_all(Path(path).read_text()))["pipelineInfo"]["name"]
     assert "kwp demo summary" in printed and "onnx file" in printed
+    assert "  train: success in" in printed and "  tune: success in" in printed  # one line per step
+    assert "Streamed logs" not in printed  # kfp.local's own output went to each run's log file
+    assert len(list((tmp_path / "work").rglob("kfp-local.log"))) == 2
     pictures = {p.name for p in (tmp_path / "work").rglob("pictures/*")}
     assert {"train-learning_curves.html", "tune-schedule.html", "preprocess-summary.md"} <= pictures

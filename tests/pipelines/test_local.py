@@ -1,10 +1,12 @@
+import io
+import re
 from pathlib import Path
 
 import pytest
 
 from components.preprocess.engines import WarehouseUrlError
 from components.preprocess.spec import SpecError
-from pipelines.local import RunSummary, TaskSummary, copy_pictures, format_summary, run_local
+from pipelines.local import LocalRunError, RunSummary, TaskSummary, copy_pictures, format_summary, run_local
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,17 @@ def test_a_run_directory_is_never_reused(tmp_path):
     first, second = _new_run_dir(tmp_path, "p"), _new_run_dir(tmp_path, "p")
     assert first != second and first.is_dir() and second.is_dir()
     assert Path(first).parent == Path(second).parent
+
+
+def test_a_failing_step_is_reported_with_the_end_of_its_log(tmp_path):
+    """A real kfp.local run whose second step refuses ``eta=1`` (it has no retries, so it stops at once)."""
+    out = io.StringIO()
+    refused = r"'hyperband-experiment'\. Its log is in .*kfp-local\.log"
+    with pytest.raises(LocalRunError, match=refused) as failure:
+        run_local("hyperband-tune", ["eta=1"], workdir=tmp_path, out=out)
+    shown = out.getvalue()
+    assert re.search(r"\n  hyperband-experiment \.\.\.\n  hyperband-experiment: failure in [\d.]+ s\n", shown)
+    assert "| " in shown and "ScheduleError: eta must be greater than 1, got 1" in shown  # the task's error
+    assert "Streamed logs" not in shown  # kfp.local's own detail stays in the log file
+    log = next(tmp_path.rglob("kfp-local.log"))
+    assert str(log) in str(failure.value) and "Streamed logs" in log.read_text()

@@ -1,0 +1,101 @@
+"""A quiet view of a ``kfp.local`` run: one line per task on the terminal, the full log in a file.
+
+``kfp.local`` prints every task's executor input, streamed subprocess output and outputs to stdout
+(thousands of lines for one pipeline). :func:`quiet_kfp_output` diverts all of it into the run's log
+file and writes only each task's start, end and duration to ``out``; when a task fails, the last lines
+of its log follow, so the error is on screen without opening the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+TASK_STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
+TASK_FINISHED = re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>\w+)")
+TASK_RETRY = re.compile(r"Task '?(?P<task>[^' ]+)'? failed \(attempt (?P<attempt>\d+)/(?P<attempts>\d+)\)\. "
+                        r"Retrying in (?P<delay>[\d.]+)s")
+#: Lines of a failed task's log shown on the terminal.
+FAILURE_TAIL = 40
+
+
+class ProgressLog(io.TextIOBase):
+    """A text stream that copies everything to ``log`` and task progress lines to ``out``."""
+
+    def __init__(self, log: TextIO, out: TextIO, clock=time.perf_counter) -> None:
+        self.log, self.out, self.clock = log, out, clock
+        self._partial = ""
+        self._task_lines: deque[str] = deque(maxlen=FAILURE_TAIL)
+        self._started: dict[str, float] = {}
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._line(ANSI_ESCAPE.sub("", line))
+        return len(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+        self.out.flush()
+
+    def _line(self, line: str) -> None:
+        started = TASK_STARTED.search(line)
+        if started:
+            self._task_lines.clear()
+            self._started[started["task"]] = self.clock()
+            print(f"  {started['task']} ...", file=self.out, flush=True)
+            return
+        retry = TASK_RETRY.search(line)
+        if retry:
+            print(f"  {retry['task']}: retrying in {float(retry['delay']):.0f} s "
+                  f"(attempt {int(retry['attempt']) + 1} of {retry['attempts']})", file=self.out, flush=True)
+            return
+        finished = TASK_FINISHED.search(line)
+        if not finished:
+            self._task_lines.append(line)
+            return
+        task, status = finished["task"], finished["status"].lower()
+        seconds = self.clock() - self._started.pop(task, self.clock())
+        print(f"  {task}: {status} in {seconds:.1f} s", file=self.out, flush=True)
+        if status != "success":
+            self._show_tail(task)
+
+    def show_failure(self) -> None:
+        """Report the task that was running when the pipeline stopped, with the end of its log.
+
+        ``kfp.local`` raises instead of printing a failed task's end (``raise_on_error=True``).
+        """
+        for task, started in self._started.items():
+            print(f"  {task}: failed after {self.clock() - started:.1f} s", file=self.out)
+            self._show_tail(task)
+        self._started.clear()
+
+    def _show_tail(self, task: str) -> None:
+        print(f"  last lines of {task}'s log:", file=self.out)
+        for kept in self._task_lines:
+            print(f"  | {kept}", file=self.out)
+        self.out.flush()
+
+
+@contextlib.contextmanager
+def quiet_kfp_output(log_path: Path, out: TextIO) -> Iterator[ProgressLog]:
+    """Divert stdout and stderr (kfp.local's logs, its tasks' output, warnings) into ``log_path``."""
+    with open(log_path, "a", encoding="utf-8") as log:
+        stream = ProgressLog(log, out)
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+            try:
+                yield stream
+            finally:
+                stream.flush()

@@ -1,0 +1,68 @@
+"""The quiet view of kfp.local: task lines on the terminal, everything in the log file."""
+
+import io
+import itertools
+import re
+import sys
+
+from pipelines.progress import FAILURE_TAIL, ProgressLog, quiet_kfp_output
+
+
+def _stream() -> tuple[ProgressLog, io.StringIO, io.StringIO]:
+    log, out, ticks = io.StringIO(), io.StringIO(), itertools.count(0.0, 1.5)
+    return ProgressLog(log, out, clock=lambda: next(ticks)), log, out
+
+
+def test_only_task_starts_and_ends_reach_the_terminal_and_everything_the_log():
+    stream, log, out = _stream()
+    text = (
+        "10:51:01.850 - INFO - Executing task \x1b[96m'preprocess'\x1b[0m\n"
+        '    {"inputs": {"parameterValues": {"overwrite": false}}}\n'
+        "10:51:02.547 - INFO - Task \x1b[96m'preprocess'\x1b[0m finished with status \x1b[92mSUCCESS\x1b[0m\n"
+    )
+    for piece in (text[:7], text[7:50], text[50:]):  # writes arrive in arbitrary pieces
+        stream.write(piece)
+    assert log.getvalue() == text
+    assert out.getvalue() == "  preprocess ...\n  preprocess: success in 1.5 s\n"
+
+
+def test_a_failed_task_shows_the_end_of_its_own_log_only():
+    stream, _, out = _stream()
+    stream.write("Executing task 'preprocess'\nfrom the first task\n")
+    stream.write("Task 'preprocess' finished with status SUCCESS\n")
+    stream.write("Executing task 'train'\n")
+    stream.write("".join(f"line {i}\n" for i in range(FAILURE_TAIL + 5)))
+    stream.write("ValueError: lr=-1 must be positive\n")
+    stream.show_failure()
+    shown = out.getvalue()
+    assert "  train: failed after" in shown and "| ValueError: lr=-1 must be positive" in shown
+    assert "from the first task" not in shown and "| line 5\n" not in shown  # only the last lines
+    assert shown.count("| ") == FAILURE_TAIL
+
+
+def test_quiet_output_diverts_stdout_and_stderr_into_the_file(tmp_path):
+    out = io.StringIO()
+    path = tmp_path / "kfp-local.log"
+    with quiet_kfp_output(path, out):
+        print("Executing task 'evaluate'")
+        print("UserWarning: settings have no effect in the local runner", file=sys.stderr)
+        print("Task 'evaluate' finished with status SUCCESS")
+    assert re.fullmatch(r"  evaluate \.\.\.\n  evaluate: success in \d+\.\d s\n", out.getvalue())
+    assert "UserWarning" in path.read_text() and "Executing task 'evaluate'" in path.read_text()
+
+
+def test_a_retried_task_says_when_it_tries_again():
+    stream, _, out = _stream()
+    stream.write("Executing task 'preprocess'\nConnectionError: warehouse unreachable\n")
+    stream.write("Task 'preprocess' finished with status FAILURE\n")
+    stream.write("Task preprocess failed (attempt 1/3). Retrying in 30.0s...\n")
+    stream.write("Executing task 'preprocess'\nTask 'preprocess' finished with status SUCCESS\n")
+    assert out.getvalue().splitlines() == [
+        "  preprocess ...",
+        "  preprocess: failure in 1.5 s",
+        "  last lines of preprocess's log:",
+        "  | ConnectionError: warehouse unreachable",
+        "  preprocess: retrying in 30 s (attempt 2 of 3)",
+        "  preprocess ...",
+        "  preprocess: success in 1.5 s",
+    ]
