@@ -20,7 +20,7 @@ LINE = re.compile(r"^([A-Za-z][\w.-]*)=([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$
 
 #: benchmark -> (full-size arguments, quick arguments)
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
-    "preprocess.py": (["--rows", "10000000"], ["--rows", "200000"]),
+    "preprocess.py": (["--rows", "10000000", "--repeat", "3"], ["--rows", "200000"]),
     "train.py": ([], ["--quick"]),
     "onnx.py": ([], ["--rounds", "2", "--calls", "300"]),
     "hyperband.py": ([], ["--seeds", "1", "--max-epochs", "9"]),
