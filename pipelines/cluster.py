@@ -2,8 +2,9 @@
 
 They land in the compiled YAML's second document (the PlatformSpec) and are ignored by ``kfp.local``,
 so the same pipeline function serves both. Names here match the objects in ``manifests/base``. The
-training pods are not KFP's: GPUs, node selectors (the accelerator type), tolerations and the
-checkpoint PVC reach them through the PyTorchJob/TrainJob the ``train`` step creates.
+training pods are usually not KFP's: GPUs, node selectors (the accelerator type), tolerations and the
+checkpoint PVC reach them through the PyTorchJob/TrainJob the ``train`` step creates. Only when the step
+trains in its own pod (``train_backend="local"``) does it request the GPUs itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ SNOWFLAKE_SECRET_ENV = {
 #: mounts it into the PyTorchJob/TrainJob pods it creates (the pods that write checkpoints), not into
 #: its own launcher pod.
 CHECKPOINT_PVC = "kwp-checkpoints"
+#: The extended resource GPUs are requested as (the NVIDIA device plugin's).
+GPU_RESOURCE = "nvidia.com/gpu"
 
 
 def with_warehouse_credentials(task: dsl.PipelineTask) -> dsl.PipelineTask:
@@ -33,6 +36,11 @@ def with_warehouse_credentials(task: dsl.PipelineTask) -> dsl.PipelineTask:
     Snowflake reads them from the environment; BigQuery uses the pod's Workload Identity (ADC).
     """
     return kubernetes.use_secret_as_env(task, WAREHOUSE_SECRET, SNOWFLAKE_SECRET_ENV, optional=True)
+
+
+def tolerate_gpu_nodes(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Tolerate the taint GPU node pools usually carry (a toleration permits, it never forces)."""
+    return kubernetes.add_toleration(task, key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
 
 
 def light(task: dsl.PipelineTask, cpu: str = "1", memory: str = "2Gi") -> dsl.PipelineTask:

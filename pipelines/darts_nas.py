@@ -4,7 +4,7 @@ from kfp import dsl
 
 from components.tune.steps import darts_experiment, genotype_training_args
 from pipelines.defaults import DEFAULT_SPEC_JSON
-from pipelines.steps import evaluate_and_export, preprocess_step, search_step, train_step
+from pipelines.steps import preprocess_step, search_step, training_steps
 
 
 @dsl.pipeline(
@@ -53,8 +53,9 @@ def darts_nas(
         genotype=search.outputs["best_objective"], base_extra_args=network_options
     )
     network.set_display_name("derived architecture")
-    trained = train_step(
+    training_steps(
         prep,
+        embed_preprocessing=False,
         backend=train_backend,
         num_nodes=num_nodes,
         nproc_per_node=nproc_per_node,
@@ -71,4 +72,3 @@ def darts_nas(
         s3_endpoint=s3_endpoint,
         secret_env=s3_secret_env,
     )
-    evaluate_and_export(trained.outputs["model"], prep, embed_preprocessing=False)

@@ -4,7 +4,7 @@ from kfp import dsl
 
 from components.tune.steps import best_training_args, hyperband_experiment
 from pipelines.defaults import DEFAULT_SPEC_JSON
-from pipelines.steps import evaluate_and_export, preprocess_step, search_step, train_step
+from pipelines.steps import preprocess_step, search_step, training_steps
 
 
 @dsl.pipeline(
@@ -50,8 +50,9 @@ def hyperband_tune(
     )
     best = best_training_args(best_parameters=search.outputs["best_parameters"], resource_name="epochs")
     best.set_display_name("best configuration")
-    trained = train_step(
+    training_steps(
         prep,
+        embed_preprocessing=embed_preprocessing,
         backend=train_backend,
         num_nodes=num_nodes,
         nproc_per_node=nproc_per_node,
@@ -67,4 +68,3 @@ def hyperband_tune(
         s3_endpoint=s3_endpoint,
         secret_env=s3_secret_env,
     )
-    evaluate_and_export(trained.outputs["model"], prep, embed_preprocessing)

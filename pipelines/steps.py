@@ -25,21 +25,40 @@ def preprocess_step(spec_json: str, warehouse_url: str, overwrite: bool) -> dsl.
     return cluster.light(task, memory="4Gi")
 
 
-def train_step(prep: dsl.PipelineTask, **options) -> dsl.PipelineTask:
-    """Launch training (PyTorchJob / TrainJob, or torchrun in the step's pod when backend is local).
+def training_steps(prep: dsl.PipelineTask, backend: str, gpu: int, embed_preprocessing: bool,
+               **options) -> None:
+    """Train, then evaluate and export: torchrun in the step's own pod, or a PyTorchJob / TrainJob.
 
+    Two branches because only the first trains in its own pod: there the GPUs (``gpu`` per pod, with
+    the usual ``nvidia.com/gpu`` taint tolerated) go on the step itself; a launcher pod gets none, its
+    job's pods do. Evaluation and export sit in each branch rather than after a ``dsl.OneOf`` of the
+    two models: kfp.local (2.17) runs ``OneOf`` of parameters but not of artifacts.
     Retrying is safe: a restarted launcher re-attaches to the job it created (named after the run and
     task) instead of starting a second one, and training resumes from its last checkpoint.
     """
+    with dsl.If(backend == "local", "train in the step's pod"):
+        here = _train_task(prep, backend, gpu, "train (torchrun in this pod)", **options)
+        here.set_accelerator_type(cluster.GPU_RESOURCE).set_accelerator_limit(gpu)
+        cluster.tolerate_gpu_nodes(here)
+        evaluate_and_export(here.outputs["model"], prep, embed_preprocessing)
+    with dsl.Else("train as a Kubernetes job"):
+        job = _train_task(prep, backend, gpu, "train (PyTorchJob / TrainJob)", **options)
+        evaluate_and_export(job.outputs["model"], prep, embed_preprocessing)
+
+
+def _train_task(prep: dsl.PipelineTask, backend: str, gpu: int, display_name: str,
+                **options) -> dsl.PipelineTask:
     task = train(
         train_data=prep.outputs["train"],
         validation_data=prep.outputs["validation"],
         stats=prep.outputs["stats"],
         run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+        backend=backend,
+        gpu=gpu,
         **options,
     )
-    task.set_display_name("train (PyTorchJob)")
+    task.set_display_name(display_name)
     task.set_retry(num_retries=2, backoff_duration="60s")
     return cluster.light(task, cpu="2", memory="8Gi")
 

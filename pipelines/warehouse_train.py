@@ -3,7 +3,7 @@
 from kfp import dsl
 
 from pipelines.defaults import DEFAULT_SPEC_JSON
-from pipelines.steps import evaluate_and_export, preprocess_step, train_step
+from pipelines.steps import preprocess_step, training_steps
 
 
 @dsl.pipeline(
@@ -35,8 +35,9 @@ def warehouse_train(
     embed_preprocessing: bool = True,
 ):
     prep = preprocess_step(spec_json, warehouse_url, overwrite)
-    trained = train_step(
+    training_steps(
         prep,
+        embed_preprocessing=embed_preprocessing,
         backend=train_backend,
         job_kind=job_kind,
         num_nodes=num_nodes,
@@ -55,4 +56,3 @@ def warehouse_train(
         s3_endpoint=s3_endpoint,
         secret_env=s3_secret_env,
     )
-    evaluate_and_export(trained.outputs["model"], prep, embed_preprocessing)

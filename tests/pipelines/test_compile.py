@@ -36,14 +36,50 @@ def test_compiled_pipeline_parses_strictly_with_platform_settings(compiled, name
     assert executors["exec-preprocess"].secret_as_env[0].optional
 
 
+def _train_branches(pipeline_doc: dict) -> dict[str, dict]:
+    """The two train tasks by branch condition: training in the step's pod, and launching a job."""
+    components = pipeline_doc["components"]
+    branches = {}
+    for component in components.values():
+        for task in component.get("dag", {}).get("tasks", {}).values():
+            condition = task.get("triggerPolicy", {}).get("condition", "")
+            inner = components[task["componentRef"]["name"]].get("dag", {}).get("tasks", {})
+            trains = [t for name, t in inner.items() if name.startswith("train")]
+            if "train_backend" in condition and trains:
+                branches["job" if condition.startswith("!") else "local"] = trains[0]  # "!": the Else
+    return branches
+
+
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_launching_steps_retry_and_name_their_jobs_from_the_run(compiled, name):
-    doc = next(yaml.safe_load_all(compiled[name]))
-    tasks = doc["root"]["dag"]["tasks"]
-    assert tasks["train"]["retryPolicy"]["maxRetryCount"] == 2
-    params = tasks["train"]["inputs"]["parameters"]
-    assert params["run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}"
-    assert params["task_id"]["runtimeValue"]["constant"] == "{{$.pipeline_task_uuid}}"
-    # scheduling of the training pods is passed to the job the step creates
-    assert params["node_selector"]["componentInputParameter"] == "node_selector"
-    assert params["tolerations"]["componentInputParameter"] == "tolerations"
+    branches = _train_branches(next(yaml.safe_load_all(compiled[name])))
+    assert set(branches) == {"local", "job"}
+    for task in branches.values():
+        assert task["retryPolicy"]["maxRetryCount"] == 2
+        params = task["inputs"]["parameters"]
+        assert params["run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}"
+        assert params["task_id"]["runtimeValue"]["constant"] == "{{$.pipeline_task_uuid}}"
+        # scheduling of the training pods is passed to the job the step creates
+        assert params["node_selector"]["componentInputParameter"] == "pipelinechannel--node_selector"
+        assert params["tolerations"]["componentInputParameter"] == "pipelinechannel--tolerations"
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_only_the_step_that_trains_in_its_own_pod_requests_gpus(compiled, name):
+    pipeline_doc, platform_doc = yaml.safe_load_all(compiled[name])
+    branches = _train_branches(pipeline_doc)
+    executors = pipeline_doc["deploymentSpec"]["executors"]
+    resources = {
+        kind: executors[pipeline_doc["components"][task["componentRef"]["name"]]["executorLabel"]]
+        ["container"]["resources"]
+        for kind, task in branches.items()
+    }
+    gpu = resources["local"]["accelerator"]
+    assert gpu["resourceType"] == "nvidia.com/gpu"
+    assert gpu["resourceCount"] == "{{$.inputs.parameters['pipelinechannel--gpus_per_node']}}"
+    assert "accelerator" not in resources["job"]  # a launcher pod holds no GPU; its job's pods do
+    platform = platform_doc["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    local_executor = pipeline_doc["components"][branches["local"]["componentRef"]["name"]]["executorLabel"]
+    assert platform[local_executor]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
