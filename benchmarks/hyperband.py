@@ -196,8 +196,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max-epochs", type=int, default=27, help="R, the most epochs one trial gets")
     parser.add_argument("--eta", type=int, default=3)
+    parser.add_argument("--rank-correlation", type=int, default=0, metavar="N",
+                        help="instead: train N random configurations at each rung's resource and print "
+                        "how well each low-budget loss ranks them like the full-budget loss")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.rank_correlation:
+        rank_correlation(args.rank_correlation, args.max_epochs, args.eta)
+        return
     budget = _budget(args.max_epochs, args.eta)
     print(
         f"digits MLP, R={args.max_epochs} eta={args.eta}: "
@@ -223,6 +229,24 @@ def main(argv: list[str] | None = None) -> None:
             )
     print(f"elapsed_seconds={time.perf_counter() - started:.0f}")
     report(curves, budget)
+
+
+def rank_correlation(count: int, max_epochs: int, eta: int, seed: int = 0) -> None:
+    """Spearman correlation, over ``count`` random configurations, of each rung's loss with R's."""
+    from scipy.stats import spearmanr
+
+    resources = sorted({int(rung.resource) for b in brackets(max_epochs, eta) for rung in b.rungs})
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="kwp-hb-rank-") as tmp:
+        trainer = Trainer(Path(tmp), seed)
+        losses: dict[int, list[float]] = {r: [] for r in resources}
+        for _ in range(count):
+            values = {k: str(v) for k, v in SPACE.sample(rng, exclude=["epochs"]).items()}
+            for r in resources:
+                losses[r].append(trainer({**values, "epochs": str(r)}).val_loss)
+    for r in resources[:-1]:
+        rho = spearmanr(losses[r], losses[max_epochs]).statistic
+        print(f"rank_correlation_{r}_vs_{max_epochs}_epochs={rho:.2f}")
 
 
 def report(curves: dict[str, list[list[tuple[int, float]]]], budget: int) -> None:
