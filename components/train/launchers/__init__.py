@@ -23,11 +23,12 @@ from components.train.launchers.examples import example_pytorchjob, example_trai
 from components.train.launchers.jobs import JobKind, JobState, JobStatus
 from components.train.launchers.local import LocalLauncher, LocalOutcome
 from components.train.launchers.naming import job_name
+from components.train.launchers.publish import publish
 from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
 from components.train.launchers.scheduling import GPU_TOLERATION, Toleration
 from components.train.launchers.serialize import to_yaml
 from components.train.launchers.spec import Elastic, GangScheduling, JobSpec, Resources
-from components.train.launchers.step import TrainResult, TrainStepConfig, publish, run_train_step
+from components.train.launchers.step import TrainResult, TrainStepConfig, run_train_step
 from components.train.launchers.trainjob import TRAINJOB, build_trainjob
 
 __all__ = [

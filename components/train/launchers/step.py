@@ -1,16 +1,15 @@
 """The logic behind the KFP ``train`` component, importable and testable without KFP.
 
 ``run_train_step`` trains with the chosen backend and returns the model directory's metrics;
-``publish`` turns the result into the component's outputs (metrics, metadata, TensorBoard logs,
-learning curves). Artifacts are duck-typed: anything with ``uri`` and ``path`` (and ``metadata``)
-works, so tests pass simple objects and the component passes KFP artifacts.
+:mod:`components.train.launchers.publish` turns that result into the component's outputs. Artifacts
+are duck-typed: anything with ``uri`` and ``path`` works, so tests pass simple objects and the
+component passes KFP artifacts.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,7 +29,6 @@ from components.train.launchers.uris import check_endpoint, fetch_dir, pod_uri, 
 BACKENDS = ("local", "kubernetes")
 JOB_KINDS = {"pytorchjob": (PYTORCHJOB, build_pytorchjob), "trainjob": (TRAINJOB, build_trainjob)}
 MODEL_FILES = ("model.pt", "model_config.json", "metrics.json")
-TENSORBOARD_SUBDIR = "tensorboard"
 
 
 class Located(Protocol):
@@ -270,81 +268,6 @@ def read_metrics(model_dir: str) -> dict[str, Any]:
             f"{sorted(p.name for p in Path(model_dir).glob('*'))}"
         )
     return json.loads(path.read_text())
-
-
-def publish(
-    result: TrainResult,
-    config: TrainStepConfig,
-    *,
-    model: Any,
-    metrics: Any,
-    tensorboard: Any,
-    stats: Located | None = None,
-    sources: Mapping[str, str] | None = None,
-    learning_curves: Any = None,
-) -> None:
-    """Fill the output artifacts: scalar metrics, model metadata, TensorBoard logs, learning curves."""
-    final = result.metrics.get("final") or {}
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        if key in final:
-            metrics.log_metric(key, float(final[key]))
-    metrics.log_metric("epochs", float(result.metrics.get("epochs", 0)))
-    model_config = json.loads((Path(result.model_dir) / "model_config.json").read_text())
-    model.metadata.update(model_metadata(result, config, model_config, stats, sources or {}))
-    _copy_tensorboard(result.model_dir, tensorboard)
-    if learning_curves is not None:
-        Path(learning_curves.path).write_text(curves_html(result.metrics.get("history") or []))
-
-
-def model_metadata(
-    result: TrainResult,
-    config: TrainStepConfig,
-    model_config: Mapping[str, Any],
-    stats: Located | None,
-    sources: Mapping[str, str],
-) -> dict[str, Any]:
-    final = result.metrics.get("final") or {}
-    meta = {
-        "framework": "pytorch",
-        "architecture": model_config.get("architecture"),
-        "num_classes": model_config.get("num_classes"),
-        "classes": model_config.get("classes"),
-        "feature_columns": model_config.get("feature_columns"),
-        "label_column": model_config.get("label_column"),
-        "files": list(MODEL_FILES),
-        "statistics_uri": stats.uri if stats else model_config.get("stats_uri"),
-        "backend": result.backend,
-        "num_nodes": config.num_nodes,
-        "nproc_per_node": config.nproc_per_node,
-        "world_size": result.metrics.get("world_size"),
-        "epochs": result.metrics.get("epochs"),
-        "val_accuracy": final.get("val_accuracy"),
-        "val_loss": final.get("val_loss"),
-        "checkpoint_dir": result.checkpoint_dir,
-        **{f"{k}_uri": v for k, v in sources.items()},
-    }
-    if result.job_name:
-        meta.update(job_name=result.job_name, job_kind=result.job_kind, reused_outputs=result.reused)
-    return {k: v for k, v in meta.items() if v is not None}
-
-
-def _copy_tensorboard(model_dir: str, tensorboard: Any) -> None:
-    source = Path(model_dir) / TENSORBOARD_SUBDIR
-    target = Path(tensorboard.path)
-    if source.is_dir():
-        shutil.copytree(source, target, dirs_exist_ok=True)
-        tensorboard.metadata["event_files"] = sum(1 for p in target.rglob("*tfevents*"))
-    else:
-        target.mkdir(parents=True, exist_ok=True)
-        tensorboard.metadata["event_files"] = 0
-    tensorboard.metadata["format"] = "tensorboard"
-
-
-def curves_html(history: list[Mapping[str, Any]]) -> str:
-    """Loss and accuracy per epoch, drawn from the trainer's history records."""
-    from components.evaluate.report import learning_curves_html
-
-    return learning_curves_html(history, title="Training curves")
 
 
 def _json_object(name: str, text: str) -> dict[str, Any]:
