@@ -191,9 +191,11 @@ def format_summary(summary: RunSummary) -> str:
 
 
 def _fmt(value: Any) -> str:
+    """One line: floats to 4 significant digits, long or multi-line text cut (summary.json has it all)."""
     if isinstance(value, float):
         return f"{value:.4g}"
-    text = str(value)
+    lines = str(value).splitlines() or [""]
+    text = lines[0] + (f" ... ({len(lines)} lines)" if len(lines) > 1 else "")
     return text if len(text) <= 200 else text[:197] + "..."
 
 
