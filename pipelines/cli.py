@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    p = sub.add_parser("compile", help="compile every pipeline to DIR/<pipeline>.yaml")
+    p = sub.add_parser("compile", help="compile pipelines to DIR/<name>.yaml, components to DIR/components/")
     p.add_argument("--out", default="dist", help="output directory (default: dist)")
     p.set_defaults(handler=_compile)
 

@@ -1,13 +1,17 @@
-"""Compile every shipped pipeline to ``DIR/<name>.yaml``, deterministically.
+"""Compile every shipped pipeline to ``DIR/<name>.yaml`` and component to ``DIR/components/<name>.yaml``.
 
-The files are what users upload to the Kubeflow UI or pass to ``kfp.Client``.
+The pipeline files are what users upload to the Kubeflow UI or pass to ``kfp.Client``; the component
+files are for pipelines of their own (``kfp.components.load_component_from_file``). Both are
+deterministic: the same code compiles to the same bytes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.registry import PIPELINES, load_pipeline
+from pipelines.registry import COMPONENTS, PIPELINES, load_component, load_pipeline
+
+COMPONENTS_DIR = "components"
 
 
 def compile_pipeline(name: str, out_dir: str | Path) -> Path:
@@ -21,5 +25,18 @@ def compile_pipeline(name: str, out_dir: str | Path) -> Path:
     return path
 
 
-def compile_all(out_dir: str | Path) -> list[Path]:
-    return [compile_pipeline(name, out_dir) for name in PIPELINES]
+def compile_component(name: str, out_dir: str | Path) -> Path:
+    """Compile one component to ``out_dir/components/<name>.yaml``."""
+    from kfp import compiler
+
+    out = Path(out_dir) / COMPONENTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.yaml"
+    compiler.Compiler().compile(load_component(name), package_path=str(path))
+    return path
+
+
+def compile_all(out_dir: str | Path, components: bool = True) -> list[Path]:
+    """Every pipeline, then (unless ``components=False``) every component."""
+    paths = [compile_pipeline(name, out_dir) for name in PIPELINES]
+    return paths + ([compile_component(name, out_dir) for name in COMPONENTS] if components else [])

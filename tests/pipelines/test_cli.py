@@ -14,7 +14,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipelines.cli import main
 from pipelines.params import ParameterError
-from pipelines.registry import PIPELINES
+from pipelines.registry import COMPONENTS, PIPELINES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -195,8 +195,11 @@ def test_compile_writes_every_pipeline_deterministically_and_strictly(capsys, tm
     assert main(["compile", "--out", str(tmp_path / "a")]) == 0
     printed = capsys.readouterr().out.split()
     assert main(["compile", "--out", str(tmp_path / "b")]) == 0
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(f"{n}.yaml" for n in PIPELINES)
-    assert printed == [str(tmp_path / "a" / f"{name}.yaml") for name in PIPELINES]
+    assert sorted(p.name for p in (tmp_path / "a").glob("*.yaml")) == sorted(f"{n}.yaml" for n in PIPELINES)
+    components = tmp_path / "a" / "components"
+    assert printed == [str(tmp_path / "a" / f"{name}.yaml") for name in PIPELINES] + [
+        str(components / f"{name}.yaml") for name in COMPONENTS
+    ]
     for name in PIPELINES:
         first, second = tmp_path / "a" / f"{name}.yaml", tmp_path / "b" / f"{name}.yaml"
         assert first.read_bytes() == second.read_bytes(), f"{name} does not compile deterministically"

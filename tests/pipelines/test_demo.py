@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from pipelines.demo import run_demo
+from pipelines.registry import COMPONENTS, PIPELINES
 
 
 @pytest.mark.slow
@@ -28,8 +29,9 @@ def test_quick_demo_runs_both_pipelines_end_to_end(tmp_path, capsys):
     assert {"lr", "hidden-sizes", "dropout", "epochs"} <= set(best)
     assert facts["tuned_test_metrics"]["test-accuracy"] > 0.3
 
-    compiled = sorted(Path(p).name for p in facts["compiled"])
-    assert compiled == ["darts-nas.yaml", "hyperband-tune.yaml", "warehouse-train.yaml"]
+    compiled = sorted(str(Path(p).relative_to(tmp_path / "dist")) for p in facts["compiled"])
+    shipped = [*(f"{n}.yaml" for n in PIPELINES), *(f"components/{n}.yaml" for n in COMPONENTS)]
+    assert compiled == sorted(shipped)
     for path in facts["compiled"]:
         assert next(yaml.safe_load_all(Path(path).read_text()))["pipelineInfo"]["name"]
     assert "kwp demo summary" in printed and "onnx file" in printed
