@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--register", action="store_true",
                    help="register the pipeline version first (as `kwp upload`) and run that version")
     _version_options(p, note=" (with --register)")
+    p.add_argument("--wait", type=int, default=None, metavar="SECONDS",
+                   help="wait up to SECONDS for the run to end; exit 0 only if it succeeded (for CI)")
     p.set_defaults(handler=_submit)
 
     p = sub.add_parser("manifests", help="write PyTorchJob, TrainJob, Katib and kustomize manifests")
@@ -155,11 +157,15 @@ def _submit(args: argparse.Namespace) -> int:
         register=args.register,
         version=args.version,
         description=args.description,
+        wait_s=args.wait,
     )
     if run.registered is not None:
         _print_registered(run.registered)
     print(f"started run {run.run_id}: {run.url}")
-    return 0
+    if run.state is None:
+        return 0
+    print(f"run {run.run_id} ended: {run.state}")
+    return 0 if run.succeeded else 1
 
 
 def _version_options(parser: argparse.ArgumentParser, note: str = "") -> None:

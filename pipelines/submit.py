@@ -7,6 +7,7 @@ A plain ``submit`` uploads the package with the run (a one-off run, not listed u
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
@@ -17,12 +18,24 @@ from typing import Any
 from pipelines.compile import compile_pipeline
 from pipelines.upload import RegisteredPipeline, register_package
 
+#: How KFP's API reports a run that ended well; any other final state is a failure to the caller.
+SUCCEEDED = "SUCCEEDED"
+
+
+class RunTimeoutError(TimeoutError):
+    """``wait_s`` passed and the run had not finished; it keeps running on the server."""
+
 
 @dataclass(frozen=True)
 class SubmittedRun:
     run_id: str
     url: str
     registered: RegisteredPipeline | None = None  # the pipeline version run, with ``register=True``
+    state: str | None = None  # the final state, when the caller waited (``wait_s``)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == SUCCEEDED
 
 
 def default_client_factory(host: str, namespace: str | None) -> Any:
@@ -73,9 +86,13 @@ def submit(
     register: bool = False,
     version: str | None = None,
     description: str | None = None,
+    wait_s: int | None = None,
     client_factory: Callable[[str, str | None], Any] | None = None,
 ) -> SubmittedRun:
     """Compile ``name`` and start a run of it on the server at ``host``.
+
+    With ``wait_s`` it also waits up to that many seconds for the run to end and returns its final
+    state (``SubmittedRun.state``), or raises :class:`RunTimeoutError`: what a CI job needs.
 
     The pipeline is compiled before connecting, so a pipeline that does not compile never reaches the
     server. ``service_account`` is the Kubernetes service account the run's pods use (e.g.
@@ -84,6 +101,8 @@ def submit(
     version. ``client_factory(host, namespace)`` defaults to :func:`default_client_factory`, looked
     up at call time so tests can replace it.
     """
+    if wait_s is not None and wait_s <= 0:
+        raise ValueError(f"wait_s={wait_s} must be a positive number of seconds; nothing was started")
     if not register and (version or description):
         raise ValueError(
             "a version name or description needs register=True (kwp submit --register): without it the run "
@@ -95,17 +114,30 @@ def submit(
         if register:
             registered = register_package(client, name, package, host=host, namespace=namespace,
                                           version=version, description=description)
-            return _run_version(client, host, registered, arguments, experiment, namespace,
-                                run_name or name, service_account)
-        result = client.create_run_from_pipeline_package(
-            str(Path(package)),
-            arguments=dict(arguments),
-            run_name=run_name or name,
-            experiment_name=experiment,
-            namespace=namespace,
-            service_account=service_account,
-        )
-    return SubmittedRun(run_id=result.run_id, url=run_url(host, result.run_id))
+            run = _run_version(client, host, registered, arguments, experiment, namespace,
+                               run_name or name, service_account)
+        else:
+            result = client.create_run_from_pipeline_package(
+                str(Path(package)),
+                arguments=dict(arguments),
+                run_name=run_name or name,
+                experiment_name=experiment,
+                namespace=namespace,
+                service_account=service_account,
+            )
+            run = SubmittedRun(run_id=result.run_id, url=run_url(host, result.run_id))
+    return run if wait_s is None else _wait(client, run, wait_s)
+
+
+def _wait(client: Any, run: SubmittedRun, wait_s: int) -> SubmittedRun:
+    """Poll the run through ``kfp.Client.wait_for_run_completion`` until it ends or ``wait_s`` passes."""
+    try:
+        final = client.wait_for_run_completion(run.run_id, timeout=wait_s)
+    except TimeoutError:
+        raise RunTimeoutError(
+            f"run {run.run_id} had not finished after {wait_s} s; it keeps running: {run.url}"
+        ) from None
+    return dataclasses.replace(run, state=str(final.state))
 
 
 def run_url(host: str, run_id: str) -> str:

@@ -59,7 +59,7 @@ def test_console_script_help_lists_every_command():
         (["run"], ["--local", "--param", "--workdir", "--verbose", "warehouse-train"]),
         (["upload"], ["--host", "--namespace", "--version", "--description", "warehouse-train"]),
         (["submit"], ["--host", "--experiment", "--namespace", "--run-name", "--param", "--register",
-                      "--version", "--description", "warehouse-train"]),
+                      "--version", "--description", "--wait", "warehouse-train"]),
         (["manifests"], ["--out"]),
         (["katib"], ["run"]),
         (["katib", "run"], ["--local", "--out", "--max-parallel",

@@ -60,6 +60,7 @@ class FakeKfpServer:
         self.runs: list[V2beta1Run] = []
         self.log: list[tuple[str, dict[str, Any]]] = []  # (kfp.Client method, its bound arguments)
         self._ids = itertools.count(1)
+        self.final_state: str | None = "SUCCEEDED"  # how every run ends; None: still running
 
     def new_id(self, kind: str) -> str:
         return f"{kind}-{next(self._ids):04d}"
@@ -201,6 +202,12 @@ class FakeKfpClient:
                                        description=a["description"], namespace=namespace)
         self.server.experiments[experiment.experiment_id] = experiment
         return experiment
+
+    def wait_for_run_completion(self, *args, **kwargs) -> V2beta1Run:
+        a = self._bind("wait_for_run_completion", *args, **kwargs)
+        if self.server.final_state is None:
+            raise TimeoutError("Run timeout")  # kfp's own exception and words
+        return V2beta1Run(run_id=a["run_id"], state=self.server.final_state)
 
     def run_pipeline(self, *args, **kwargs) -> V2beta1Run:
         a = self._bind("run_pipeline", *args, **kwargs)
@@ -611,3 +618,29 @@ def test_server_form_is_the_pipeline_spec_alone_without_a_platform_spec():
     single = "# PIPELINE DEFINITION\npipelineInfo:\n  name: p\nschemaVersion: 2.1.0\n"
     assert server_form(single) == {"pipelineInfo": {"name": "p"}, "schemaVersion": "2.1.0"}
     assert server_form(single) == stored_spec(single)
+
+
+@pytest.mark.parametrize(("final_state", "code"), [("SUCCEEDED", 0), ("FAILED", 1), ("CANCELED", 1)])
+def test_kwp_submit_wait_exits_with_the_runs_outcome(clients, server, capsys, final_state, code):
+    server.final_state = final_state
+    argv = ["submit", PIPELINE, "--host", "http://kfp.example", "--param", f"warehouse_url={WAREHOUSE}",
+            "--wait", "3600"]  # fmt: skip
+    assert main(argv) == code
+    assert capsys.readouterr().out.splitlines()[-1] == f"run run-0001 ended: {final_state}"
+    (wait,) = server.calls("wait_for_run_completion")
+    assert (wait["run_id"], wait["timeout"]) == ("run-0001", 3600)
+
+
+def test_kwp_submit_wait_timeout_is_one_line_saying_the_run_goes_on(clients, server, capsys):
+    server.final_state = None
+    argv = ["submit", PIPELINE, "--host", "http://kfp.example", "--param", f"warehouse_url={WAREHOUSE}",
+            "--register", "--wait", "60"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kwp: error: run run-") and "after 60 s; it keeps running" in err
+
+
+def test_submit_refuses_a_non_positive_wait_before_starting_anything(clients, server):
+    with pytest.raises(ValueError, match="wait_s=0 must be a positive number of seconds; nothing was"):
+        submit(PIPELINE, "http://kfp.example", {"warehouse_url": WAREHOUSE}, wait_s=0)
+    assert not clients and not server.log
