@@ -2,8 +2,9 @@
 
 ``kfp.local`` prints every task's executor input, streamed subprocess output and outputs to stdout
 (thousands of lines for one pipeline). :func:`quiet_kfp_output` diverts all of it into the run's log
-file and writes only each task's start, end and duration to ``out``; when a task fails, the last lines
-of its log follow, so the error is on screen without opening the file.
+file and writes to ``out`` each task's start, end and duration, with the training epochs and finished
+Katib trials in between; when a task fails, the last lines of its log follow, so the error is on screen
+without opening the file.
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ TASK_STARTED = re.compile(r"Executing task '(?P<task>[^']+)'")
 TASK_FINISHED = re.compile(r"Task '(?P<task>[^']+)' finished with status (?P<status>\w+)")
 TASK_RETRY = re.compile(r"Task '?(?P<task>[^' ]+)'? failed \(attempt (?P<attempt>\d+)/(?P<attempts>\d+)\)\. "
                         r"Retrying in (?P<delay>[\d.]+)s")
-#: Lines of a failed task's log shown on the terminal.
+#: What a task prints that is worth seeing while it runs: the trainer's epoch lines and the local
+#: Katib runner's finished trials and final state (not each trial's start).
+TASK_PROGRESS = re.compile(
+    r"^(epoch=\d+ |\[[^\]]+\] trial \d+/\d+ (?!started)|\[[^\]]+\] (Succeeded|Failed) )"
+)
+#: Lines of a failed task's log shown on the terminal, and the width a progress line is cut to.
 FAILURE_TAIL = 40
+PROGRESS_WIDTH = 150
 
 
 class ProgressLog(io.TextIOBase):
@@ -65,12 +72,18 @@ class ProgressLog(io.TextIOBase):
         finished = TASK_FINISHED.search(line)
         if not finished:
             self._task_lines.append(line)
+            self._show_progress(line.strip())
             return
         task, status = finished["task"], finished["status"].lower()
         seconds = self.clock() - self._started.pop(task, self.clock())
         print(f"  {task}: {status} in {seconds:.1f} s", file=self.out, flush=True)
         if status != "success":
             self._show_tail(task)
+
+    def _show_progress(self, text: str) -> None:
+        if self._started and TASK_PROGRESS.match(text):
+            cut = text if len(text) <= PROGRESS_WIDTH else text[: PROGRESS_WIDTH - 3] + "..."
+            print(f"    {cut}", file=self.out, flush=True)
 
     def show_failure(self) -> None:
         """Report the task that was running when the pipeline stopped, with the end of its log.

@@ -5,7 +5,7 @@ import itertools
 import re
 import sys
 
-from pipelines.progress import FAILURE_TAIL, ProgressLog, quiet_kfp_output
+from pipelines.progress import FAILURE_TAIL, PROGRESS_WIDTH, ProgressLog, quiet_kfp_output
 
 
 def _stream() -> tuple[ProgressLog, io.StringIO, io.StringIO]:
@@ -65,4 +65,24 @@ def test_a_retried_task_says_when_it_tries_again():
         "  preprocess: retrying in 30 s (attempt 2 of 3)",
         "  preprocess ...",
         "  preprocess: success in 1.5 s",
+    ]
+
+
+def test_epochs_and_finished_trials_show_while_a_task_runs():
+    stream, _, out = _stream()
+    stream.write("Executing task 'tune'\n")
+    stream.write('    {"inputs": {"epoch=1": "not a progress line, it is indented JSON"}}\n')
+    stream.write("    [exp] trial 1/2 started exp-001: lr=0.1\n")
+    trial = "[exp] trial 1/2 Succeeded exp-001: val-loss=0.5 [1.0 s] | best val-loss=0.5 (exp-001)"
+    stream.write(f"    {trial}\n")
+    stream.write("    epoch=1 loss=0.9 accuracy=0.5 val-loss=0.8 val-accuracy=0.6\n")
+    ended = f"[exp] Succeeded (ExperimentMaxTrialsReached): {'x' * 300}"
+    stream.write(f"    {ended}\n")
+    stream.write("Task 'tune' finished with status SUCCESS\n")
+    assert out.getvalue().splitlines() == [
+        "  tune ...",
+        f"    {trial}",
+        "    epoch=1 loss=0.9 accuracy=0.5 val-loss=0.8 val-accuracy=0.6",
+        f"    {ended[:PROGRESS_WIDTH - 3]}...",  # cut to the width
+        "  tune: success in 1.5 s",
     ]
