@@ -14,7 +14,7 @@ import io
 import re
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -36,7 +36,7 @@ PROGRESS_WIDTH = 150
 class ProgressLog(io.TextIOBase):
     """A text stream that copies everything to ``log`` and task progress lines to ``out``."""
 
-    def __init__(self, log: TextIO, out: TextIO, clock=time.perf_counter) -> None:
+    def __init__(self, log: TextIO, out: TextIO, clock: Callable[[], float] = time.perf_counter) -> None:
         self.log, self.out, self.clock = log, out, clock
         self._partial = ""
         self._task_lines: deque[str] = deque(maxlen=FAILURE_TAIL)
