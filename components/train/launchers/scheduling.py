@@ -147,7 +147,7 @@ def pod_tolerations(tolerations: Iterable[Toleration], gpu: int) -> list[Tolerat
 
 def parse_node_selector(text: str) -> dict[str, str]:
     """A JSON object string such as ``'{"cloud.google.com/gke-accelerator": "nvidia-l4"}'``."""
-    value = _json("node_selector", text, "{}")
+    value = load_json("node_selector", text, "{}")
     if not isinstance(value, dict):
         raise LauncherConfigError(f"node_selector must be a JSON object of label to value, got {text!r}")
     check_node_selector(value)
@@ -156,13 +156,14 @@ def parse_node_selector(text: str) -> dict[str, str]:
 
 def parse_tolerations(text: str) -> tuple[Toleration, ...]:
     """A JSON list of Kubernetes tolerations, e.g. ``'[{"key": "spot", "operator": "Exists"}]'``."""
-    value = _json("tolerations", text, "[]")
+    value = load_json("tolerations", text, "[]")
     if not isinstance(value, list):
         raise LauncherConfigError(f"tolerations must be a JSON list of objects, got {text!r}")
     return tuple(Toleration.from_dict(item) for item in value)
 
 
-def _json(name: str, text: str, empty: str) -> Any:
+def load_json(name: str, text: str, empty: str) -> Any:
+    """``text`` (``empty`` when blank) decoded, or a LauncherConfigError naming the parameter ``name``."""
     try:
         return json.loads(text or empty)
     except json.JSONDecodeError as exc:

@@ -21,7 +21,7 @@ from components.train.launchers.errors import LauncherConfigError
 from components.train.launchers.local import LocalLauncher, print_line
 from components.train.launchers.naming import job_name
 from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
-from components.train.launchers.scheduling import parse_node_selector, parse_tolerations
+from components.train.launchers.scheduling import load_json, parse_node_selector, parse_tolerations
 from components.train.launchers.spec import GangScheduling, JobSpec, Resources
 from components.train.launchers.trainjob import TRAINJOB, build_trainjob
 from components.train.launchers.uris import check_endpoint, fetch_dir, pod_uri, uri_exists
@@ -271,10 +271,7 @@ def read_metrics(model_dir: str) -> dict[str, Any]:
 
 
 def _json_object(name: str, text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise LauncherConfigError(f"{name} is not valid JSON ({exc}): {text!r}") from None
+    value = load_json(name, text, "{}")
     if not isinstance(value, dict):
         raise LauncherConfigError(f"{name} must be a JSON object, got {text!r}")
     return value
