@@ -16,23 +16,19 @@ COMPONENTS_DIR = "components"
 
 def compile_pipeline(name: str, out_dir: str | Path) -> Path:
     """Compile one pipeline; the file name is the pipeline's registry name."""
-    from kfp import compiler
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.yaml"
-    compiler.Compiler().compile(load_pipeline(name), package_path=str(path))
-    return path
+    return _compile(load_pipeline(name), Path(out_dir) / f"{name}.yaml")
 
 
 def compile_component(name: str, out_dir: str | Path) -> Path:
     """Compile one component to ``out_dir/components/<name>.yaml``."""
+    return _compile(load_component(name), Path(out_dir) / COMPONENTS_DIR / f"{name}.yaml")
+
+
+def _compile(pipeline_or_component: object, path: Path) -> Path:
     from kfp import compiler
 
-    out = Path(out_dir) / COMPONENTS_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.yaml"
-    compiler.Compiler().compile(load_component(name), package_path=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(pipeline_or_component, package_path=str(path))
     return path
 
 
