@@ -84,7 +84,7 @@ def run_kwp(data: Path, out: Path) -> None:
     from components.preprocess.engines.duckdb import DuckDBEngine
     from components.preprocess.run import run_preprocess
 
-    with DuckDBEngine(str(data / "kwp.duckdb")) as engine:
+    with DuckDBEngine(str(data / DATABASES["kwp"])) as engine:
         run_preprocess(SPEC, engine, str(out))
 
 
@@ -93,7 +93,7 @@ def run_duckdb_sql(data: Path, out: Path, tables: bool = True) -> None:
 
     from components.preprocess.engines.duckdb import DEFAULT_MEMORY_LIMIT
 
-    con = duckdb.connect(str(data / ("sql.duckdb" if tables else "copy.duckdb")),
+    con = duckdb.connect(str(data / DATABASES["duckdb_sql" if tables else "duckdb_copy"]),
                          config={"threads": os.cpu_count() or 1, "memory_limit": DEFAULT_MEMORY_LIMIT})
     con.execute(f"""
         CREATE TEMP TABLE s AS

@@ -25,14 +25,18 @@ def _bunch(dataset: str):
 
 def feature_names(dataset: str) -> list[str]:
     """Column names as seeded: lower case, spaces replaced by underscores."""
-    return [str(n).replace(" ", "_").lower() for n in _bunch(dataset).feature_names]
+    return _column_names(_bunch(dataset))
+
+
+def _column_names(bunch) -> list[str]:
+    return [str(n).replace(" ", "_").lower() for n in bunch.feature_names]
 
 
 def sklearn_table(dataset: str) -> pa.Table:
     """``id`` (int64), the features (float64) and ``label`` (int64)."""
     bunch = _bunch(dataset)
     data = {"id": pa.array(np.arange(len(bunch.target), dtype=np.int64))}
-    for j, name in enumerate(feature_names(dataset)):
+    for j, name in enumerate(_column_names(bunch)):
         data[name] = pa.array(bunch.data[:, j].astype(np.float64))
     data["label"] = pa.array(bunch.target.astype(np.int64))
     return pa.table(data)
