@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from kfp import dsl, kubernetes
 
+from components.train.launchers.scheduling import GPU_TOLERATION
+
 #: Secret holding warehouse credentials (docs/warehouses.md); optional so DuckDB runs need none.
 WAREHOUSE_SECRET = "kwp-warehouse-credentials"
 #: Secret key -> environment variable read by the Snowflake adapter.
@@ -26,8 +28,6 @@ SNOWFLAKE_SECRET_ENV = {
 #: mounts it into the PyTorchJob/TrainJob pods it creates (the pods that write checkpoints), not into
 #: its own launcher pod.
 CHECKPOINT_PVC = "kwp-checkpoints"
-#: The extended resource GPUs are requested as (the NVIDIA device plugin's).
-GPU_RESOURCE = "nvidia.com/gpu"
 
 
 def with_warehouse_credentials(task: dsl.PipelineTask) -> dsl.PipelineTask:
@@ -39,8 +39,9 @@ def with_warehouse_credentials(task: dsl.PipelineTask) -> dsl.PipelineTask:
 
 
 def tolerate_gpu_nodes(task: dsl.PipelineTask) -> dsl.PipelineTask:
-    """Tolerate the taint GPU node pools usually carry (a toleration permits, it never forces)."""
-    return kubernetes.add_toleration(task, key=GPU_RESOURCE, operator="Exists", effect="NoSchedule")
+    """The GPU-taint toleration the training job pods get, for a step that trains in its own pod."""
+    gpu = GPU_TOLERATION
+    return kubernetes.add_toleration(task, key=gpu.key, operator=gpu.operator, effect=gpu.effect)
 
 
 def light(task: dsl.PipelineTask, cpu: str = "1", memory: str = "2Gi") -> dsl.PipelineTask:

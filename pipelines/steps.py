@@ -8,6 +8,7 @@ from components.evaluate.component import evaluate
 from components.export_onnx.component import export_onnx
 from components.preprocess.component import preprocess
 from components.train.component import train
+from components.train.launchers.spec import GPU_RESOURCE
 from components.tune.component import tune
 from pipelines import cluster
 
@@ -38,7 +39,7 @@ def training_steps(prep: dsl.PipelineTask, backend: str, gpu: int, embed_preproc
     """
     with dsl.If(backend == "local", "train in the step's pod"):
         here = _train_task(prep, backend, gpu, "train (torchrun in this pod)", **options)
-        here.set_accelerator_type(cluster.GPU_RESOURCE).set_accelerator_limit(gpu)
+        here.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(gpu)
         cluster.tolerate_gpu_nodes(here)
         evaluate_and_export(here.outputs["model"], prep, embed_preprocessing)
     with dsl.Else("train as a Kubernetes job"):

@@ -1,29 +1,23 @@
 """ONNX export of trained models: dynamo exporter, checker, parity and latency against PyTorch.
 
-The public surface is re-exported here; the KFP component lives in ``component.py`` and is imported
-from there so this package loads without KFP.
+The public surface is re-exported here, lazily: importing the KFP component (``component.py``) or a
+light submodule does not import torch. The component is imported from ``component.py`` so this package
+loads without KFP.
 """
 
-from components.export_onnx.errors import (
-    ExportError,
-    ModelDirError,
-    ModelNotFoundError,
-    OutputExistsError,
-    ParityError,
-    PreprocessingGraphError,
-)
-from components.export_onnx.export import export_onnx, export_trained_module
-from components.export_onnx.report import ExportReport, read_metadata
+from components.lazy import lazy_exports
 
-__all__ = [
-    "ExportError",
-    "ExportReport",
-    "ModelDirError",
-    "ModelNotFoundError",
-    "OutputExistsError",
-    "ParityError",
-    "PreprocessingGraphError",
-    "export_onnx",
-    "export_trained_module",
-    "read_metadata",
-]
+_EXPORTS = {
+    "ExportError": "errors",
+    "ModelDirError": "errors",
+    "ModelNotFoundError": "errors",
+    "OutputExistsError": "errors",
+    "ParityError": "errors",
+    "PreprocessingGraphError": "errors",
+    "export_onnx": "export",
+    "export_trained_module": "export",
+    "ExportReport": "report",
+    "read_metadata": "report",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -5,67 +5,50 @@
 - ``KubernetesLauncher``: create (or re-attach to) a job, follow it, report failures, clean up.
 - ``LocalLauncher``: the same entry point under ``torchrun --standalone``.
 - ``run_train_step`` / ``publish``: what the KFP ``train`` component does.
+
+Names are re-exported lazily, so importing one submodule (a constant, the scheduling rules) does not
+import the Kubernetes client.
 """
 
-from components.train.launchers.cluster import JobOutcome, KubernetesLauncher
-from components.train.launchers.command import entry_point_args, local_command, pod_command
-from components.train.launchers.errors import (
-    JobConflictError,
-    JobFailedError,
-    JobTimeoutError,
-    JobVanishedError,
-    LauncherConfigError,
-    LauncherError,
-    LocalRunError,
-    ManifestError,
-)
-from components.train.launchers.examples import example_pytorchjob, example_trainjob
-from components.train.launchers.jobs import JobKind, JobState, JobStatus
-from components.train.launchers.local import LocalLauncher, LocalOutcome
-from components.train.launchers.naming import job_name
-from components.train.launchers.publish import publish
-from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
-from components.train.launchers.scheduling import GPU_TOLERATION, Toleration
-from components.train.launchers.serialize import to_yaml
-from components.train.launchers.spec import Elastic, GangScheduling, JobSpec, Resources
-from components.train.launchers.step import TrainResult, TrainStepConfig, run_train_step
-from components.train.launchers.trainjob import TRAINJOB, build_trainjob
+from components.lazy import lazy_exports
 
-__all__ = [
-    "GPU_TOLERATION",
-    "PYTORCHJOB",
-    "TRAINJOB",
-    "Elastic",
-    "GangScheduling",
-    "JobConflictError",
-    "JobFailedError",
-    "JobKind",
-    "JobOutcome",
-    "JobSpec",
-    "JobState",
-    "JobStatus",
-    "JobTimeoutError",
-    "JobVanishedError",
-    "KubernetesLauncher",
-    "LauncherConfigError",
-    "LauncherError",
-    "LocalLauncher",
-    "LocalOutcome",
-    "LocalRunError",
-    "ManifestError",
-    "Resources",
-    "Toleration",
-    "TrainResult",
-    "TrainStepConfig",
-    "build_pytorchjob",
-    "build_trainjob",
-    "entry_point_args",
-    "example_pytorchjob",
-    "example_trainjob",
-    "job_name",
-    "local_command",
-    "pod_command",
-    "publish",
-    "run_train_step",
-    "to_yaml",
-]
+_EXPORTS = {
+    "JobOutcome": "cluster",
+    "KubernetesLauncher": "cluster",
+    "entry_point_args": "command",
+    "local_command": "command",
+    "pod_command": "command",
+    "JobConflictError": "errors",
+    "JobFailedError": "errors",
+    "JobTimeoutError": "errors",
+    "JobVanishedError": "errors",
+    "LauncherConfigError": "errors",
+    "LauncherError": "errors",
+    "LocalRunError": "errors",
+    "ManifestError": "errors",
+    "example_pytorchjob": "examples",
+    "example_trainjob": "examples",
+    "JobKind": "jobs",
+    "JobState": "jobs",
+    "JobStatus": "jobs",
+    "LocalLauncher": "local",
+    "LocalOutcome": "local",
+    "job_name": "naming",
+    "publish": "publish",
+    "PYTORCHJOB": "pytorchjob",
+    "build_pytorchjob": "pytorchjob",
+    "GPU_TOLERATION": "scheduling",
+    "Toleration": "scheduling",
+    "to_yaml": "serialize",
+    "Elastic": "spec",
+    "GangScheduling": "spec",
+    "JobSpec": "spec",
+    "Resources": "spec",
+    "TrainResult": "step",
+    "TrainStepConfig": "step",
+    "run_train_step": "step",
+    "TRAINJOB": "trainjob",
+    "build_trainjob": "trainjob",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
