@@ -27,7 +27,7 @@ def preprocess_step(spec_json: str, warehouse_url: str, overwrite: bool) -> dsl.
 
 
 def training_steps(prep: dsl.PipelineTask, backend: str, gpu: int, embed_preprocessing: bool,
-               **options) -> None:
+                   **options) -> None:
     """Train, then evaluate and export: torchrun in the step's own pod, or a PyTorchJob / TrainJob.
 
     Two branches because only the first trains in its own pod: there the GPUs (``gpu`` per pod, with
@@ -38,25 +38,22 @@ def training_steps(prep: dsl.PipelineTask, backend: str, gpu: int, embed_preproc
     task) instead of starting a second one, and training resumes from its last checkpoint.
     """
     with dsl.If(backend == "local", "train in the step's pod"):
-        here = _train_task(prep, backend, gpu, "train (torchrun in this pod)", **options)
+        here = _train_task(prep, "train (torchrun in this pod)", backend=backend, gpu=gpu, **options)
         here.set_accelerator_type(GPU_RESOURCE).set_accelerator_limit(gpu)
         cluster.tolerate_gpu_nodes(here)
         evaluate_and_export(here.outputs["model"], prep, embed_preprocessing)
     with dsl.Else("train as a Kubernetes job"):
-        job = _train_task(prep, backend, gpu, "train (PyTorchJob / TrainJob)", **options)
+        job = _train_task(prep, "train (PyTorchJob / TrainJob)", backend=backend, gpu=gpu, **options)
         evaluate_and_export(job.outputs["model"], prep, embed_preprocessing)
 
 
-def _train_task(prep: dsl.PipelineTask, backend: str, gpu: int, display_name: str,
-                **options) -> dsl.PipelineTask:
+def _train_task(prep: dsl.PipelineTask, display_name: str, **options) -> dsl.PipelineTask:
     task = train(
         train_data=prep.outputs["train"],
         validation_data=prep.outputs["validation"],
         stats=prep.outputs["stats"],
         run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
-        backend=backend,
-        gpu=gpu,
         **options,
     )
     task.set_display_name(display_name)
