@@ -61,7 +61,7 @@ def train(
     locally to checkpoint_dir ("" means beside the model output), where torchrun restarts the
     processes up to max_restarts times and the trainer resumes from its last checkpoint.
     """
-    from components.train.launchers.publish import publish
+    from components.train.launchers.publishing import publish
     from components.train.launchers.step import TrainStepConfig, run_train_step
 
     config = TrainStepConfig(

@@ -1,5 +1,6 @@
 """Packages re-export lazily: a light submodule imports without the heavy ones behind its package."""
 
+import pkgutil
 import subprocess
 import sys
 
@@ -40,3 +41,10 @@ def test_an_unknown_name_is_an_attribute_error_naming_the_package():
         getter("nope")
     with pytest.raises(ImportError):
         from components.export_onnx import nope  # noqa: F401
+
+
+@pytest.mark.parametrize("package", [components.export_onnx, components.train.launchers])
+def test_no_re_exported_name_is_also_a_submodule(package):
+    """Importing a submodule sets the package attribute of its name, which would shadow the export."""
+    submodules = {info.name for info in pkgutil.iter_modules(package.__path__)}
+    assert not submodules & set(package.__all__)

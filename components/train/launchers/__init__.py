@@ -34,7 +34,7 @@ _EXPORTS = {
     "LocalLauncher": "local",
     "LocalOutcome": "local",
     "job_name": "naming",
-    "publish": "publish",
+    "publish": "publishing",
     "PYTORCHJOB": "pytorchjob",
     "build_pytorchjob": "pytorchjob",
     "GPU_TOLERATION": "scheduling",

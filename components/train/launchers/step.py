@@ -1,7 +1,7 @@
 """The logic behind the KFP ``train`` component, importable and testable without KFP.
 
 ``run_train_step`` trains with the chosen backend and returns the model directory's metrics;
-:mod:`components.train.launchers.publish` turns that result into the component's outputs. Artifacts
+:mod:`components.train.launchers.publishing` turns that result into the component's outputs. Artifacts
 are duck-typed: anything with ``uri`` and ``path`` works, so tests pass simple objects and the
 component passes KFP artifacts.
 """

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.train.launchers.publish import model_metadata, publish
+from components.train.launchers.publishing import model_metadata, publish
 from components.train.launchers.step import TrainResult, TrainStepConfig
 
 
