@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="pipeline argument")
     p.add_argument("--workdir", default=".kwp", help="where the warehouse and run outputs go (default: .kwp)")
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    p.add_argument("--retries", action="store_true",
+                   help="keep the steps' cluster retry policies (default: a failure ends the run at once)")
     p.set_defaults(handler=_run)
 
     p = sub.add_parser("upload", help="register a pipeline, or a new version of it, in the KFP UI")
@@ -134,17 +136,18 @@ def _compile(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pipelines.local import run_local
 
-    run_local(args.pipeline, args.param, workdir=args.workdir, verbose=args.verbose)
+    run_local(args.pipeline, args.param, workdir=args.workdir, verbose=args.verbose, retries=args.retries)
     return 0
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from pipelines.params import check_required, parse_params, pipeline_parameter_types
+    from pipelines.params import check_required, check_values, parse_params, pipeline_parameter_types
     from pipelines.registry import load_pipeline
     from pipelines.submit import submit
 
     pipeline = load_pipeline(args.pipeline)
     arguments = parse_params(args.param, pipeline_parameter_types(pipeline))
+    check_values(arguments)
     check_required(pipeline, arguments)
     run = submit(
         args.pipeline,

@@ -12,12 +12,12 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.params import parse_params, pipeline_parameter_types
+from pipelines.params import check_values, parse_params, pipeline_parameter_types
 from pipelines.progress import ANSI_ESCAPE, quiet_kfp_output
 from pipelines.registry import load_pipeline
 
@@ -64,11 +64,13 @@ def run_local(
     workdir: str | Path = ".kwp",
     out: TextIO | None = None,
     verbose: bool = False,
+    retries: bool = False,
 ) -> RunSummary:
     """Run pipeline ``name`` locally; ``params`` are ``KEY=VALUE`` strings or an already typed mapping.
 
     ``out`` gets one line per task and the closing summary; kfp.local's own output (every task's
     inputs, streamed logs and outputs) goes to ``<run>/kfp-local.log``, or to ``out`` with ``verbose``.
+    ``retries`` keeps the steps' cluster retry policies (see :func:`without_retries`).
     """
     from kfp import local
 
@@ -80,7 +82,7 @@ def run_local(
     for key, value in LOCAL_DEFAULTS.items():
         if key in types:
             arguments.setdefault(key, value)
-    check_arguments(arguments)
+    check_values(arguments)
     if "warehouse_url" in types and "warehouse_url" not in arguments:
         arguments["warehouse_url"] = seed_local_warehouse(run_dir / "warehouse.duckdb")
     log_note = "" if verbose else f" (kfp.local's log: {run_dir / LOG_NAME})"
@@ -93,7 +95,8 @@ def run_local(
     started = time.perf_counter()
     log_path = run_dir / LOG_NAME
     output = contextlib.nullcontext(None) if verbose else quiet_kfp_output(log_path, out)
-    with output as progress:
+    policies = contextlib.nullcontext() if retries else without_retries(pipeline)
+    with policies, output as progress:
         try:
             pipeline(**arguments)
         except RuntimeError as error:  # kfp.local's "Task 'x' finished with status FAILURE"
@@ -114,16 +117,26 @@ class LocalRunError(RuntimeError):
     """A step of a local pipeline run failed."""
 
 
-def check_arguments(arguments: Mapping[str, Any]) -> None:
-    """Refuse a bad warehouse URL or spec before any step starts (they would fail deep in a task)."""
-    if "warehouse_url" in arguments:
-        from components.preprocess.engines import parse_url
+@contextlib.contextmanager
+def without_retries(pipeline: Any) -> Iterator[int]:
+    """Clear every task's retry policy for the duration, and yield how many there were.
 
-        parse_url(arguments["warehouse_url"])
-    if "spec_json" in arguments:
-        from components.preprocess.spec import PreprocessSpec
-
-        PreprocessSpec.from_json(arguments["spec_json"])
+    The retries are for a cluster's transient failures (a preempted node, a warehouse hiccup). kfp.local
+    honours them with their back-off, so a run with a missing table would wait 30 s and 60 s before
+    saying so; on one machine a failure is nearly always the input's, so it is reported at once.
+    The pipeline's spec is restored afterwards: compiling it later still gives the cluster policies.
+    """
+    spec = pipeline.pipeline_spec
+    saved = type(spec)()
+    saved.CopyFrom(spec)
+    dags = [spec.root.dag, *(c.dag for c in spec.components.values() if c.HasField("dag"))]
+    tasks = [task for dag in dags for task in dag.tasks.values() if task.HasField("retry_policy")]
+    for task in tasks:
+        task.ClearField("retry_policy")
+    try:
+        yield len(tasks)
+    finally:
+        spec.CopyFrom(saved)
 
 
 def copy_pictures(summary: RunSummary) -> list[Path]:

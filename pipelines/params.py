@@ -7,7 +7,7 @@ caught before anything runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -15,13 +15,14 @@ class ParameterError(ValueError):
     """A ``--param`` that the pipeline does not accept."""
 
 
-_PARSERS = {
-    "STRING": str,
-    "NUMBER_INTEGER": int,
-    "NUMBER_DOUBLE": float,
-    "BOOLEAN": lambda text: _boolean(text),
-    "STRUCT": json.loads,
-    "LIST": json.loads,
+#: KFP parameter type -> (parser, what a valid value is, an example of one).
+_PARSERS: dict[str, tuple[Callable[[str], Any], str, str]] = {
+    "STRING": (str, "a string", "text"),
+    "NUMBER_INTEGER": (int, "an integer", "5"),
+    "NUMBER_DOUBLE": (float, "a number", "0.01"),
+    "BOOLEAN": (lambda text: _boolean(text), "true or false", "true"),
+    "STRUCT": (lambda text: _json(text, dict), "a JSON object", '{"key": 1}'),
+    "LIST": (lambda text: _json(text, list), "a JSON list", "[1, 2]"),
 }
 
 
@@ -38,6 +39,48 @@ def required_parameters(pipeline: Any) -> list[str]:
     """Parameters without a default, which every run must be given."""
     inputs = pipeline.pipeline_spec.root.input_definitions.parameters
     return sorted(name for name, spec in inputs.items() if not spec.is_optional)
+
+
+#: Pipeline parameters that carry JSON text, and the JSON type each must hold.
+JSON_TEXT = {"train_options": dict, "network_options": dict, "darts_settings": dict, "node_selector": dict,
+             "tolerations": list, "s3_secret_env": dict}
+_JSON_NAMES = {dict: "object", list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+               type(None): "null"}
+
+
+def choices() -> dict[str, tuple[str, ...]]:
+    """Parameters with a fixed set of values, taken from the components that read them."""
+    from components.train.launchers.step import BACKENDS, JOB_KINDS
+    from components.train.options import PRECISIONS
+    from components.tune.run import MODES
+
+    return {"train_backend": BACKENDS, "job_kind": tuple(JOB_KINDS), "precision": PRECISIONS,
+            "tune_mode": MODES, "search_mode": MODES}
+
+
+def check_values(arguments: Mapping[str, Any]) -> None:
+    """Refuse a bad warehouse URL, spec, JSON text or choice before a run starts.
+
+    Each would otherwise surface only in the step that reads it, perhaps after preprocessing has run.
+    """
+    if "warehouse_url" in arguments:
+        from components.preprocess.engines import parse_url
+
+        parse_url(arguments["warehouse_url"])
+    if "spec_json" in arguments:
+        from components.preprocess.spec import PreprocessSpec
+
+        PreprocessSpec.from_json(arguments["spec_json"])
+    for name, kind in JSON_TEXT.items():
+        if name in arguments:
+            try:
+                _json(arguments[name], kind)
+            except ValueError as error:
+                raise ParameterError(f"{name}={arguments[name]!r} is not a JSON {_JSON_NAMES[kind]} "
+                                     f"({error})") from None
+    for name, valid in choices().items():
+        if name in arguments and arguments[name] not in valid:
+            raise ParameterError(f"{name}={arguments[name]!r} is not one of: {', '.join(valid)}")
 
 
 def check_required(pipeline: Any, arguments: Mapping[str, Any]) -> None:
@@ -57,13 +100,23 @@ def parse_params(pairs: Iterable[str], types: Mapping[str, str]) -> dict[str, An
         if key not in types:
             valid = ", ".join(sorted(types))
             raise ParameterError(f"unknown parameter {key!r}; this pipeline takes: {valid}")
+        parse, valid, example = _PARSERS.get(types[key], _PARSERS["STRING"])
         try:
-            values[key] = _PARSERS.get(types[key], str)(text)
-        except (ValueError, json.JSONDecodeError) as error:
+            values[key] = parse(text)
+        except ValueError as error:
+            detail = f" ({error})" if types[key] in ("STRUCT", "LIST") else ""
             raise ParameterError(
-                f"--param {key}={text!r} is not a valid {types[key].lower().replace('_', ' ')}: {error}"
+                f"--param {key}={text!r} is not {valid}{detail}, e.g. {key}={example}"
             ) from None
     return values
+
+
+def _json(text: str, kind: type) -> Any:
+    """``text`` as JSON of ``kind``; a ValueError (JSONDecodeError is one) says where it goes wrong."""
+    value = json.loads(text)
+    if not isinstance(value, kind):
+        raise ValueError(f"it is a JSON {_JSON_NAMES.get(type(value), type(value).__name__)}")
+    return value
 
 
 def _boolean(text: str) -> bool:
@@ -72,4 +125,4 @@ def _boolean(text: str) -> bool:
         return True
     if lowered in ("false", "0", "no"):
         return False
-    raise ValueError("expected true or false")
+    raise ValueError(text)

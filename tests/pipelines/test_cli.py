@@ -56,7 +56,7 @@ def test_console_script_help_lists_every_command():
     ("argv", "options"),
     [
         (["compile"], ["--out"]),
-        (["run"], ["--local", "--param", "--workdir", "--verbose", "warehouse-train"]),
+        (["run"], ["--local", "--param", "--workdir", "--verbose", "--retries", "warehouse-train"]),
         (["upload"], ["--host", "--namespace", "--version", "--description", "warehouse-train"]),
         (["submit"], ["--host", "--experiment", "--namespace", "--run-name", "--param", "--register",
                       "--version", "--description", "--wait", "warehouse-train"]),
@@ -128,7 +128,7 @@ def test_bad_param_of_a_local_run_is_one_line_and_starts_nothing(capsys, tmp_pat
     code = main(["run", "warehouse-train", "--local", "--param", "epochs=lots", "--workdir", str(workdir)])
     line = one_error_line(capsys.readouterr().err)
     assert code == 1
-    assert line.startswith("kwp: error: --param epochs='lots' is not a valid number integer")
+    assert line.startswith("kwp: error: --param epochs='lots' is not an integer, e.g. epochs=5")
     assert not workdir.exists()
 
 

@@ -6,7 +6,16 @@ import pytest
 
 from components.preprocess.engines import WarehouseUrlError
 from components.preprocess.spec import SpecError
-from pipelines.local import LocalRunError, RunSummary, TaskSummary, copy_pictures, format_summary, run_local
+from pipelines.local import (
+    LocalRunError,
+    RunSummary,
+    TaskSummary,
+    copy_pictures,
+    format_summary,
+    run_local,
+    without_retries,
+)
+from pipelines.registry import load_pipeline
 
 
 @pytest.mark.parametrize(
@@ -60,3 +69,35 @@ def test_a_failing_step_is_reported_with_the_end_of_its_log(tmp_path):
     assert "Streamed logs" not in shown  # kfp.local's own detail stays in the log file
     log = next(tmp_path.rglob("kfp-local.log"))
     assert str(log) in str(failure.value) and "Streamed logs" in log.read_text()
+
+
+def _retry_policies(pipeline) -> dict[str, int]:
+    spec = pipeline.pipeline_spec
+    dags = [spec.root.dag, *(c.dag for c in spec.components.values() if c.HasField("dag"))]
+    return {name: task.retry_policy.max_retry_count
+            for dag in dags for name, task in dag.tasks.items() if task.HasField("retry_policy")}
+
+
+def test_retry_policies_are_cleared_for_a_local_run_and_restored_after_it():
+    pipeline = load_pipeline("warehouse-train")
+    policies = _retry_policies(pipeline)
+    assert policies and set(policies.values()) == {2}  # preprocess and both train branches
+    with without_retries(pipeline) as cleared:
+        assert cleared == len(policies)
+        assert _retry_policies(pipeline) == {}
+    assert _retry_policies(pipeline) == policies
+
+
+def test_a_step_failing_on_its_input_fails_the_run_at_once_not_after_retries(tmp_path):
+    """A real run against a warehouse without the source table: preprocess is refused once, not thrice."""
+    import duckdb
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    out = io.StringIO()
+    with pytest.raises(LocalRunError, match="'preprocess'"):
+        run_local("warehouse-train", [f"warehouse_url=duckdb:///{empty}"], workdir=tmp_path, out=out)
+    log = next(tmp_path.rglob("kfp-local.log")).read_text()
+    assert "does not exist" in out.getvalue()  # the table error itself, from the step's log
+    assert "Retrying in" not in log and "retrying" not in out.getvalue()
+    assert _retry_policies(load_pipeline("warehouse-train"))  # the pipeline keeps them for compiling

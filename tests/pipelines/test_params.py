@@ -1,7 +1,9 @@
+import re
+
 import pytest
 from kfp import dsl
 
-from pipelines.params import ParameterError, parse_params, pipeline_parameter_types
+from pipelines.params import ParameterError, check_values, choices, parse_params, pipeline_parameter_types
 
 
 @dsl.component
@@ -36,11 +38,39 @@ def test_values_are_parsed_to_their_types():
         ("epochs", "is not KEY=VALUE"),
         ("=3", "is not KEY=VALUE"),
         ("epoch=3", "unknown parameter 'epoch'; this pipeline takes: epochs, flag, lr, name, opts"),
-        ("epochs=five", "epochs='five' is not a valid number integer"),
-        ("flag=maybe", "expected true or false"),
-        ("opts={bad", "opts='{bad' is not a valid struct"),
+        ("epochs=five", "epochs='five' is not an integer, e.g. epochs=5"),
+        ("lr=fast", "lr='fast' is not a number, e.g. lr=0.01"),
+        ("flag=maybe", "flag='maybe' is not true or false, e.g. flag=true"),
+        ("opts={bad", "opts='{bad' is not a JSON object (Expecting property name"),
+        ("opts=[1]", "opts='[1]' is not a JSON object (it is a JSON list)"),
     ],
 )
 def test_bad_params_name_the_value_and_what_is_valid(pair, message):
-    with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ParameterError, match=re.escape(message)):
         parse_params([pair], pipeline_parameter_types(typed))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"train_options": "5"}, "train_options='5' is not a JSON object (it is a JSON number)"),
+        ({"tolerations": "{}"}, "tolerations='{}' is not a JSON list (it is a JSON object)"),
+        ({"node_selector": "{bad"}, "node_selector='{bad' is not a JSON object (Expecting property name"),
+        ({"job_kind": "tfjob"}, "job_kind='tfjob' is not one of: pytorchjob, trainjob"),
+        ({"precision": "fp8"}, "precision='fp8' is not one of: fp32, bf16, fp16"),
+        ({"search_mode": "cluster"}, "search_mode='cluster' is not one of: kubernetes, local"),
+    ],
+)
+def test_json_text_and_choices_are_refused_before_a_run_names_the_value_and_what_is_valid(arguments, message):
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        check_values(arguments)
+
+
+def test_good_values_pass_and_every_choice_is_a_parameter_of_some_pipeline():
+    from pipelines.registry import PIPELINES, load_pipeline
+
+    check_values({"train_options": "{}", "tolerations": "[]", "train_backend": "local",
+                  "tune_mode": "kubernetes", "job_kind": "trainjob", "precision": "bf16",
+                  "warehouse_url": "duckdb:///w.duckdb"})
+    parameters = {p for name in PIPELINES for p in pipeline_parameter_types(load_pipeline(name))}
+    assert set(choices()) <= parameters

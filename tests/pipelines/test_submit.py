@@ -379,9 +379,11 @@ def test_kwp_submit_without_a_warehouse_url_names_the_missing_parameter(clients,
 @pytest.mark.parametrize(
     ("param", "message"),
     [
-        ("epochs=three", "kwp: error: --param epochs='three' is not a valid number integer"),
+        ("epochs=three", "kwp: error: --param epochs='three' is not an integer, e.g. epochs=5"),
         ("epoch=3", "kwp: error: unknown parameter 'epoch'; this pipeline takes: "),
         ("epochs", "kwp: error: --param 'epochs' is not KEY=VALUE"),
+        ("train_backend=kubernets", "kwp: error: train_backend='kubernets' is not one of: local, kubernetes"),
+        ("train_options=[1]", "kwp: error: train_options='[1]' is not a JSON object (it is a JSON list)"),
     ],
 )
 def test_kwp_submit_bad_param_is_one_line_and_uploads_nothing(clients, capsys, param, message):
