@@ -50,7 +50,7 @@ compile: $(BIN)/.installed
 	$(BIN)/kwp compile --out dist
 
 manifests: $(BIN)/.installed
-	$(BIN)/kwp manifests --out manifests
+	$(BIN)/kwp manifests --out manifests --overwrite
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/run_all.py --readme README.md

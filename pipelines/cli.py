@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("manifests", help="write PyTorchJob, TrainJob, Katib and kustomize manifests")
     p.add_argument("--out", default="manifests", help="output directory (default: manifests)")
+    p.add_argument("--overwrite", action="store_true", help="replace files that differ from the generated")
     p.set_defaults(handler=_manifests)
 
     p = sub.add_parser("katib", help="Katib experiments")
@@ -205,7 +206,7 @@ def _print_registered(registered: RegisteredPipeline) -> None:
 def _manifests(args: argparse.Namespace) -> int:
     from pipelines.manifests import write_manifests
 
-    for path in write_manifests(args.out):
+    for path in write_manifests(args.out, overwrite=args.overwrite):
         print(path)
     return 0
 

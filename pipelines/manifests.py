@@ -116,16 +116,29 @@ def render_tree() -> dict[str, str]:
     return {path: HEADER + _dump(doc) for path, doc in sorted(files.items())}
 
 
-def write_manifests(out_dir: str | Path) -> list[Path]:
-    """Write the tree under ``out_dir``; returns the files written."""
+class ManifestsChangedError(FileExistsError):
+    """Files in the output directory differ from what would be written, and overwriting was not asked."""
+
+
+def write_manifests(out_dir: str | Path, overwrite: bool = False) -> list[Path]:
+    """Write the tree under ``out_dir``; returns the files written.
+
+    Rewriting an identical file is harmless, but a file that differs (edited by hand, or from another kwp
+    version) is replaced only with ``overwrite``; otherwise nothing at all is written.
+    """
     out = Path(out_dir)
-    written = []
-    for relative, text in render_tree().items():
-        path = out / relative
+    tree = {out / relative: text for relative, text in render_tree().items()}
+    changed = [path for path, text in tree.items() if path.is_file() and path.read_text() != text]
+    if changed and not overwrite:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        shown = ", ".join(str(p) for p in changed[:3]) + more
+        verb = "differs" if len(changed) == 1 else "differ"
+        raise ManifestsChangedError(f"{shown} {verb} from the generated manifests; nothing was written "
+                                    "(pass --overwrite to replace them)")
+    for path, text in tree.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        written.append(path)
-    return written
+    return list(tree)
 
 
 class _BlockDumper(yaml.SafeDumper):

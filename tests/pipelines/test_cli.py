@@ -60,7 +60,7 @@ def test_console_script_help_lists_every_command():
         (["upload"], ["--host", "--namespace", "--version", "--description", "warehouse-train"]),
         (["submit"], ["--host", "--experiment", "--namespace", "--run-name", "--param", "--register",
                       "--version", "--description", "--wait", "warehouse-train"]),
-        (["manifests"], ["--out"]),
+        (["manifests"], ["--out", "--overwrite"]),
         (["katib"], ["run"]),
         (["katib", "run"], ["--local", "--out", "--max-parallel",
                             "--data", "--env", "--seed", "--overwrite"]),
@@ -216,3 +216,19 @@ def test_manifests_writes_the_generated_tree(capsys, tmp_path):
     written = {str(p.relative_to(tmp_path)): p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
     assert written == render_tree()
     assert len(capsys.readouterr().out.splitlines()) == len(written)
+    assert main(["manifests", "--out", str(tmp_path)]) == 0  # the same files again: nothing to lose
+
+
+def test_manifests_refuse_to_replace_an_edited_file_unless_told(capsys, tmp_path):
+    assert main(["manifests", "--out", str(tmp_path)]) == 0
+    edited, untouched = tmp_path / "base" / "namespace.yaml", tmp_path / "kustomization.yaml"
+    edited.write_text(edited.read_text() + "# mine\n")
+    untouched.unlink()
+    capsys.readouterr()
+    assert main(["manifests", "--out", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert f"{edited} differs from the generated manifests; nothing was written" in error
+    assert "--overwrite" in error and error.count("\n") == 1
+    assert edited.read_text().endswith("# mine\n") and not untouched.exists()
+    assert main(["manifests", "--out", str(tmp_path), "--overwrite"]) == 0
+    assert not edited.read_text().endswith("# mine\n") and untouched.exists()
