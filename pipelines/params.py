@@ -1,7 +1,8 @@
-"""``--param KEY=VALUE`` arguments turned into typed pipeline arguments.
+"""``--param KEY=VALUE`` arguments turned into typed pipeline arguments, and checked before a run.
 
 Types come from the compiled pipeline interface, so ``epochs=5`` becomes an int and a typo in a name is
-caught before anything runs.
+caught before anything runs. :func:`check_values` then looks inside the string parameters that the
+steps would otherwise be the first to read: the warehouse URL, the spec, JSON text and fixed choices.
 """
 
 from __future__ import annotations
