@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.params import check_values, parse_params, pipeline_parameter_types
-from pipelines.progress import ANSI_ESCAPE, quiet_kfp_output
+from pipelines.progress import ANSI_ESCAPE, quiet_kfp_output, retry_messages
 from pipelines.registry import load_pipeline
 
 #: Parameters a local run sets unless the user does: everything runs as local processes on one node.
@@ -94,7 +94,7 @@ def run_local(
     )
     started = time.perf_counter()
     log_path = run_dir / LOG_NAME
-    output = contextlib.nullcontext(None) if verbose else quiet_kfp_output(log_path, out)
+    output = quiet_kfp_output(log_path, out) if not verbose else _verbose_output(out)
     policies = contextlib.nullcontext() if retries else without_retries(pipeline)
     with policies, output as progress:
         try:
@@ -115,6 +115,13 @@ def run_local(
 
 class LocalRunError(RuntimeError):
     """A step of a local pipeline run failed."""
+
+
+@contextlib.contextmanager
+def _verbose_output(out: TextIO) -> Iterator[None]:
+    """kfp.local's output as it comes, with its retry notices (logged at INFO) made visible too."""
+    with retry_messages(out):
+        yield None
 
 
 @contextlib.contextmanager

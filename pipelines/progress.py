@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import time
 from collections import deque
@@ -102,12 +103,43 @@ class ProgressLog(io.TextIOBase):
         self.out.flush()
 
 
+class _RetryMessages(logging.Handler):
+    """Writes kfp.local's retry notices, and any warning, to a stream.
+
+    kfp.local announces a retry with ``logging.info`` on the root logger, which is silent by default
+    (level WARNING), so without this a retried step looks like a step started twice.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING or TASK_RETRY.search(message):
+            self.stream.write(message + "\n")
+
+
+@contextlib.contextmanager
+def retry_messages(stream: TextIO) -> Iterator[None]:
+    """Route kfp.local's retry notices to ``stream`` for the duration (root logger level restored)."""
+    root = logging.getLogger()
+    handler, level = _RetryMessages(stream), root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
 @contextlib.contextmanager
 def quiet_kfp_output(log_path: Path, out: TextIO) -> Iterator[ProgressLog]:
     """Divert stdout and stderr (kfp.local's logs, its tasks' output, warnings) into ``log_path``."""
     with open(log_path, "a", encoding="utf-8") as log:
         stream = ProgressLog(log, out)
-        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream), retry_messages(stream):
             try:
                 yield stream
             finally:

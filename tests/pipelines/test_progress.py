@@ -86,3 +86,37 @@ def test_epochs_and_finished_trials_show_while_a_task_runs():
         f"    {ended[:PROGRESS_WIDTH - 3]}...",  # cut to the width
         "  tune: success in 1.5 s",
     ]
+
+
+def test_kfp_local_retry_notices_reach_the_terminal_though_logged_at_info(tmp_path):
+    """A real kfp.local run of a step that fails once: kfp.local logs the retry with logging.info on the
+    root logger, silent by default, so the quiet view routes it (and nothing else at INFO)."""
+    import logging
+
+    from kfp import dsl, local
+
+    @dsl.component
+    def flaky(marker: str) -> str:
+        from pathlib import Path
+
+        path = Path(marker)
+        if not path.exists():
+            path.write_text("failed once")
+            raise RuntimeError("first attempt fails")
+        return "second attempt"
+
+    @dsl.pipeline(name="retried")
+    def retried(marker: str) -> str:
+        task = flaky(marker=marker)
+        task.set_retry(num_retries=1, backoff_duration="0s", backoff_factor=1.0)
+        return task.output
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"))
+    out, level = io.StringIO(), logging.getLogger().level
+    with quiet_kfp_output(tmp_path / "log.txt", out):
+        logging.getLogger("somelibrary").info("an INFO record of another library")
+        assert retried(marker=str(tmp_path / "marker")).output == "second attempt"
+    shown = out.getvalue()
+    assert "  flaky: retrying in 0 s (attempt 2 of 2)\n" in shown
+    assert shown.count("  flaky ...") == 2 and "another library" not in shown
+    assert logging.getLogger().level == level
