@@ -103,8 +103,11 @@ def run_local(
             if progress is not None:
                 progress.show_failure()
             plain = ANSI_ESCAPE.sub("", str(error)).rstrip(".")
+            cause = f" ({progress.last_error})" if progress is not None and progress.last_error else ""
             where = "above" if verbose else f"in {log_path}"
-            raise LocalRunError(f"{plain}. Its log is {where}; outputs so far are in {run_dir}") from None
+            raise LocalRunError(
+                f"{plain}{cause}. Its log is {where}; outputs so far are in {run_dir}"
+            ) from None
     summary = RunSummary(name, run_dir, arguments, collect_tasks(run_dir / "outputs"),
                          time.perf_counter() - started)
     copy_pictures(summary)

@@ -29,6 +29,10 @@ TASK_RETRY = re.compile(r"Task '?(?P<task>[^' ]+)'? failed \(attempt (?P<attempt
 TASK_PROGRESS = re.compile(
     r"^(epoch=\d+ |\[[^\]]+\] trial \d+/\d+ (?!started)|\[[^\]]+\] (Succeeded|Failed) )"
 )
+#: The line a Python traceback ends with: ``[package.module.]SomeError: message``.
+EXCEPTION_LINE = re.compile(
+    r"^\s*(?:[A-Za-z_][\w.]*\.)?(?P<error>[A-Za-z_]\w*(?:Error|Exception)): (?P<message>\S.*)$"
+)
 #: Lines of a failed task's log shown on the terminal, and the width a progress line is cut to.
 FAILURE_TAIL = 40
 PROGRESS_WIDTH = 150
@@ -42,6 +46,8 @@ class ProgressLog(io.TextIOBase):
         self._partial = ""
         self._task_lines: deque[str] = deque(maxlen=FAILURE_TAIL)
         self._started: dict[str, float] = {}
+        #: ``SomeError: message`` that ended the last failed task's log, for the run's one-line error.
+        self.last_error: str | None = None
 
     def writable(self) -> bool:
         return True
@@ -97,6 +103,8 @@ class ProgressLog(io.TextIOBase):
         self._started.clear()
 
     def _show_tail(self, task: str) -> None:
+        errors = [m for m in map(EXCEPTION_LINE.match, self._task_lines) if m]
+        self.last_error = f"{errors[-1]['error']}: {errors[-1]['message'].strip()}" if errors else None
         print(f"  last lines of {task}'s log:", file=self.out)
         for kept in self._task_lines:
             print(f"  | {kept}", file=self.out)

@@ -60,7 +60,8 @@ def test_a_run_directory_is_never_reused(tmp_path):
 def test_a_failing_step_is_reported_with_the_end_of_its_log(tmp_path):
     """A real kfp.local run whose second step refuses ``eta=1`` (it has no retries, so it stops at once)."""
     out = io.StringIO()
-    refused = r"'hyperband-experiment'\. Its log is in .*kfp-local\.log"
+    refused = (r"'hyperband-experiment' \(ScheduleError: eta must be greater than 1, got 1\)\. "
+               r"Its log is in .*kfp-local\.log")
     with pytest.raises(LocalRunError, match=refused) as failure:
         run_local("hyperband-tune", ["eta=1"], workdir=tmp_path, out=out)
     shown = out.getvalue()
@@ -95,7 +96,8 @@ def test_a_step_failing_on_its_input_fails_the_run_at_once_not_after_retries(tmp
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     out = io.StringIO()
-    with pytest.raises(LocalRunError, match="'preprocess'"):
+    missing = r"'preprocess' \(TableNotFoundError: table digits does not exist"
+    with pytest.raises(LocalRunError, match=missing):
         run_local("warehouse-train", [f"warehouse_url=duckdb:///{empty}"], workdir=tmp_path, out=out)
     log = next(tmp_path.rglob("kfp-local.log")).read_text()
     assert "does not exist" in out.getvalue()  # the table error itself, from the step's log

@@ -120,3 +120,13 @@ def test_kfp_local_retry_notices_reach_the_terminal_though_logged_at_info(tmp_pa
     assert "  flaky: retrying in 0 s (attempt 2 of 2)\n" in shown
     assert shown.count("  flaky ...") == 2 and "another library" not in shown
     assert logging.getLogger().level == level
+
+
+def test_the_error_that_ended_a_failed_task_is_kept_for_the_run_error():
+    stream, _, _ = _stream()
+    stream.write("Executing task 'train'\nTraceback (most recent call last):\n  File \"x.py\", line 1\n")
+    stream.write("components.train.errors.LauncherConfigError: extra_args must be a JSON object, got '5'\n")
+    stream.write("    \nTask 'train' finished with status FAILURE\n")
+    assert stream.last_error == "LauncherConfigError: extra_args must be a JSON object, got '5'"
+    stream.write("Executing task 'evaluate'\nno traceback\nTask 'evaluate' finished with status FAILURE\n")
+    assert stream.last_error is None
