@@ -142,14 +142,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from pipelines.params import check_required, check_values, parse_params, pipeline_parameter_types
+    from pipelines.params import parse_params, pipeline_parameter_types
     from pipelines.registry import load_pipeline
     from pipelines.submit import submit
 
-    pipeline = load_pipeline(args.pipeline)
-    arguments = parse_params(args.param, pipeline_parameter_types(pipeline))
-    check_values(arguments)
-    check_required(pipeline, arguments)
+    arguments = parse_params(args.param, pipeline_parameter_types(load_pipeline(args.pipeline)))
     run = submit(
         args.pipeline,
         args.host,

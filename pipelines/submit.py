@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.compile import compile_pipeline
+from pipelines.params import check_required, check_values
+from pipelines.registry import load_pipeline
 from pipelines.upload import RegisteredPipeline, register_package
 
 #: How KFP's API reports a run that ended well; any other final state is a failure to the caller.
@@ -94,12 +96,13 @@ def submit(
     With ``wait_s`` it also waits up to that many seconds for the run to end and returns its final
     state (``SubmittedRun.state``), or raises :class:`RunTimeoutError`: what a CI job needs.
 
-    The pipeline is compiled before connecting, so a pipeline that does not compile never reaches the
-    server. ``service_account`` is the Kubernetes service account the run's pods use (e.g.
-    ``kwp-launcher``, which may create training jobs). With ``register`` the package is first
-    registered as in :func:`upload` (``version``, ``description``) and the run starts from that
-    version. ``client_factory(host, namespace)`` defaults to :func:`default_client_factory`, looked
-    up at call time so tests can replace it.
+    The arguments are checked first (:func:`pipelines.params.check_values`, then the parameters
+    without a default) and the pipeline is compiled before connecting, so neither a bad argument nor
+    a pipeline that does not compile reaches the server. ``service_account`` is the Kubernetes service
+    account the run's pods use (e.g. ``kwp-launcher``, which may create training jobs). With
+    ``register`` the package is first registered as in :func:`upload` (``version``, ``description``)
+    and the run starts from that version. ``client_factory(host, namespace)`` defaults to
+    :func:`default_client_factory`, looked up at call time so tests can replace it.
     """
     if wait_s is not None and wait_s <= 0:
         raise ValueError(f"wait_s={wait_s} must be a positive number of seconds; nothing was started")
@@ -108,6 +111,8 @@ def submit(
             "a version name or description needs register=True (kwp submit --register): without it the run "
             "is a one-off, not a pipeline version"
         )
+    check_values(arguments)
+    check_required(load_pipeline(name), arguments)
     with tempfile.TemporaryDirectory() as tmp:
         package = compile_pipeline(name, tmp)
         client = (client_factory or default_client_factory)(host, namespace)

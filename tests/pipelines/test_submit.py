@@ -287,7 +287,7 @@ def test_submit_uploads_a_strict_package_and_starts_a_named_run(clients, tmp_pat
     run = submit(
         PIPELINE,
         "https://kubeflow.example.com/pipeline/",
-        {"epochs": 3, "lr": 0.01, "model_type": "mlp"},
+        {"epochs": 3, "lr": 0.01, "model_type": "mlp", "warehouse_url": WAREHOUSE},
         experiment="nightly",
         namespace="team-a",
         run_name="warehouse-train-42",
@@ -297,7 +297,7 @@ def test_submit_uploads_a_strict_package_and_starts_a_named_run(clients, tmp_pat
     (call,) = client.calls
     assert call["service_account"] == "kwp-launcher"
     assert (client.host, client.namespace) == ("https://kubeflow.example.com/pipeline/", "team-a")
-    assert call["arguments"] == {"epochs": 3, "lr": 0.01, "model_type": "mlp"}
+    assert call["arguments"] == {"epochs": 3, "lr": 0.01, "model_type": "mlp", "warehouse_url": WAREHOUSE}
     assert (call["experiment_name"], call["namespace"], call["run_name"]) == (
         "nightly",
         "team-a",
@@ -317,7 +317,7 @@ def test_submit_uploads_a_strict_package_and_starts_a_named_run(clients, tmp_pat
 
 
 def test_submit_defaults_run_name_experiment_and_namespace(clients):
-    run = submit(PIPELINE, "http://kfp.example", {})
+    run = submit(PIPELINE, "http://kfp.example", {"warehouse_url": WAREHOUSE})
     (call,) = clients[0].calls
     assert (call["run_name"], call["experiment_name"], call["namespace"]) == (PIPELINE, "kwp", None)
     assert clients[0].namespace is None
@@ -325,7 +325,7 @@ def test_submit_defaults_run_name_experiment_and_namespace(clients):
 
 
 def test_submit_leaves_no_temporary_package_behind(clients):
-    submit(PIPELINE, "http://kfp.example", {})
+    submit(PIPELINE, "http://kfp.example", {"warehouse_url": WAREHOUSE})
     assert not Path(clients[0].calls[0]["pipeline_file"]).exists()
 
 
@@ -336,7 +336,7 @@ def test_an_explicit_client_factory_wins_over_the_default(clients):
         mine.append(FakeKfpClient(host, namespace))
         return mine[-1]
 
-    submit(PIPELINE, "http://kfp.example", {}, client_factory=factory)
+    submit(PIPELINE, "http://kfp.example", {"warehouse_url": WAREHOUSE}, client_factory=factory)
     assert len(mine[0].calls) == 1 and clients == []
 
 
@@ -646,3 +646,17 @@ def test_submit_refuses_a_non_positive_wait_before_starting_anything(clients, se
     with pytest.raises(ValueError, match="wait_s=0 must be a positive number of seconds; nothing was"):
         submit(PIPELINE, "http://kfp.example", {"warehouse_url": WAREHOUSE}, wait_s=0)
     assert not clients and not server.log
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({}, "this pipeline needs --param warehouse_url=... (no default)"),
+        ({"warehouse_url": WAREHOUSE, "job_kind": "tfjob"}, "job_kind='tfjob' is not one of: pytorchjob"),
+        ({"warehouse_url": "bigquery:/p"}, "bigquery:/p"),
+    ],
+)
+def test_submit_refuses_bad_arguments_before_connecting(clients, arguments, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        submit(PIPELINE, "http://kfp.example", arguments)
+    assert clients == []
