@@ -24,6 +24,10 @@ from pipelines.upload import RegisteredPipeline, register_package
 SUCCEEDED = "SUCCEEDED"
 
 
+class ServerUnreachableError(ConnectionError):
+    """No KFP API answered at the given host."""
+
+
 class RunTimeoutError(TimeoutError):
     """``wait_s`` passed and the run had not finished; it keeps running on the server."""
 
@@ -47,11 +51,25 @@ def default_client_factory(host: str, namespace: str | None) -> Any:
     profile of the caller) instead of being handed ``None``.
     """
     import kfp
+    from urllib3.exceptions import HTTPError
 
     options = {"namespace": namespace} if namespace else {}
     with warnings.catch_warnings():  # kfp warns on every construction that it needs a v2 server
         warnings.simplefilter("ignore", FutureWarning)
-        return kfp.Client(host=host, **options)
+        try:
+            return kfp.Client(host=host, **options)  # it checks the API's health endpoint at once
+        except HTTPError as error:
+            raise ServerUnreachableError(
+                f"no KFP API answers at {host} ({_connection_reason(error)}); --host is the API endpoint, "
+                "e.g. https://kubeflow.example.com/pipeline, or http://localhost:8080 after "
+                "`kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`"
+            ) from error
+
+
+def _connection_reason(error: Exception) -> str:
+    """The operating system's words (``[Errno 111] Connection refused``) rather than urllib3's retry story."""
+    text = str(getattr(error, "reason", None) or error)
+    return text[text.index("[Errno"):].rstrip(")\"'") if "[Errno" in text else text
 
 
 def upload(

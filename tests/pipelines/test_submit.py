@@ -660,3 +660,19 @@ def test_submit_refuses_bad_arguments_before_connecting(clients, arguments, mess
     with pytest.raises(ValueError, match=re.escape(message)):
         submit(PIPELINE, "http://kfp.example", arguments)
     assert clients == []
+
+
+def test_a_host_where_no_kfp_api_answers_is_one_clear_line(capsys):
+    """The real kfp.Client against a closed loopback port: the OS's reason and what --host should be."""
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago and has nobody listening now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = f"http://127.0.0.1:{port}"
+    with pytest.raises(pipelines.submit.ServerUnreachableError, match=r"Connection refused"):
+        pipelines.submit.default_client_factory(host, None)
+    assert main(["upload", PIPELINE, "--host", host]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"kwp: error: no KFP API answers at {host} (") and "Connection refused); " in err
+    assert "--host is the API endpoint" in err and err.count("\n") == 1 and "HTTPConnectionPool" not in err
