@@ -59,7 +59,11 @@ def hyperband_example(
     *, max_resource: int = 27, eta: int = 3, parallel: int = 3, workers: int = 0,
     train: str = TRAIN, validation: str = VALIDATION, name: str = "kwp-hyperband-digits",
 ) -> dict[str, Any]:  # fmt: skip
-    """Hyperband over the MLP, resource = epochs (1..R), each trial a PyTorchJob: one full iteration."""
+    """Hyperband over the MLP, resource = epochs (1..R), each trial a PyTorchJob: one full iteration.
+
+    ``parallel`` is an upper bound: a schedule with fewer trials (R=1 has one) runs them all at once,
+    since Katib refuses a parallelTrialCount above maxTrialCount.
+    """
     trainer, _ = _images()
     space = SearchSpace.of([*mlp_space(), integer("epochs", 1, max_resource)])
     command = training_command(space, fixed_args=TRIAL_ARGS, train=train, validation=validation)
@@ -70,7 +74,7 @@ def hyperband_example(
         algorithm=Algorithm.hyperband("epochs", max_resource, eta),
         trial_template=pytorchjob_template(trainer, command, space.names, workers=workers),
         space=space,
-        parallel_trial_count=parallel,
+        parallel_trial_count=min(parallel, total),
         max_trial_count=total,
         max_failed_trial_count=max(1, total // 10),
     )

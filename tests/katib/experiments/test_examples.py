@@ -34,6 +34,15 @@ def test_hyperband_example_is_one_full_iteration_with_epochs_as_resource():
     assert spec["trialTemplate"]["trialSpec"]["kind"] == "PyTorchJob"
 
 
+@pytest.mark.parametrize(("max_resource", "eta", "trials"), [(1, 3, 1), (2, 3, 1), (3, 3, 6)])
+def test_hyperband_example_runs_no_more_trials_in_parallel_than_its_schedule_has(max_resource, eta, trials):
+    from katib.experiments.examples import hyperband_example
+
+    doc = hyperband_example(max_resource=max_resource, eta=eta, parallel=3)
+    validate_experiment(doc)  # Katib refuses parallelTrialCount > maxTrialCount
+    assert (doc["spec"]["maxTrialCount"], doc["spec"]["parallelTrialCount"]) == (trials, min(3, trials))
+
+
 def test_darts_example_uses_katibs_genotype_filter_and_one_trial():
     spec = example_experiments()["darts"]()["spec"]
     assert spec["metricsCollectorSpec"]["source"]["filter"]["metricsFormat"] == [r"([\w-]+)=(Genotype.*)"]
