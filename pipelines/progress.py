@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import re
 import time
@@ -103,8 +104,7 @@ class ProgressLog(io.TextIOBase):
         self._started.clear()
 
     def _show_tail(self, task: str) -> None:
-        errors = [m for m in map(EXCEPTION_LINE.match, self._task_lines) if m]
-        self.last_error = f"{errors[-1]['error']}: {errors[-1]['message'].strip()}" if errors else None
+        self.last_error = _last_exception(list(self._task_lines))
         print(f"  last lines of {task}'s log:", file=self.out)
         for kept in self._task_lines:
             print(f"  | {kept}", file=self.out)
@@ -140,6 +140,22 @@ def retry_messages(stream: TextIO) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+def _last_exception(lines: list[str]) -> str | None:
+    """``SomeError: message`` from the last traceback in ``lines``, with the indented lines that continue
+    a message ending in a colon (a list of problems, say), joined into one line."""
+    found = [(i, m) for i, m in enumerate(map(EXCEPTION_LINE.match, lines)) if m]
+    if not found:
+        return None
+    index, match = found[-1]
+    text = f"{match['error']}: {match['message'].strip()}"
+    if text.endswith(":"):
+        indent = len(lines[index]) - len(lines[index].lstrip())
+        more = itertools.takewhile(lambda line: len(line) - len(line.lstrip()) > indent and line.strip(),
+                                   lines[index + 1:])
+        text += " " + "; ".join(line.strip() for line in more)
+    return text.rstrip(": ")
 
 
 @contextlib.contextmanager

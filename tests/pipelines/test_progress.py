@@ -130,3 +130,16 @@ def test_the_error_that_ended_a_failed_task_is_kept_for_the_run_error():
     assert stream.last_error == "LauncherConfigError: extra_args must be a JSON object, got '5'"
     stream.write("Executing task 'evaluate'\nno traceback\nTask 'evaluate' finished with status FAILURE\n")
     assert stream.last_error is None
+
+
+def test_an_error_listing_its_problems_on_indented_lines_is_kept_whole():
+    stream, _, _ = _stream()
+    stream.write("Executing task 'hyperband-experiment'\n    Traceback (most recent call last):\n")
+    stream.write("    katib.errors.ExperimentValidationError: Experiment 'x' is invalid (2 problem(s)):\n")
+    stream.write("      - spec.parallelTrialCount: 3 should be <= spec.maxTrialCount (1)\n")
+    stream.write("      - spec.b: c\n    \n")
+    stream.write("Task 'hyperband-experiment' finished with status FAILURE\n")
+    assert stream.last_error == (
+        "ExperimentValidationError: Experiment 'x' is invalid (2 problem(s)): "
+        "- spec.parallelTrialCount: 3 should be <= spec.maxTrialCount (1); - spec.b: c"
+    )
