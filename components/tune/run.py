@@ -178,12 +178,11 @@ def _on_cluster(
 
 def default_api() -> Any:
     """A CustomObjectsApi from the in-cluster service account, else from the local kubeconfig."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
+    from components.train.launchers.cluster import load_kubernetes_config
+
+    load_kubernetes_config()
     return client.CustomObjectsApi()
 
 

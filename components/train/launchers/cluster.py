@@ -35,6 +35,29 @@ DELETE_POLICIES = ("never", "on_success", "always")
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
+def load_kubernetes_config() -> None:
+    """Configure the Kubernetes client: the pod's service account, else the local kubeconfig.
+
+    The client's own error for neither ("Invalid kube-config file. No configuration found.") does not
+    say where it looked nor what to do instead, so it is replaced by one that does.
+    """
+    from kubernetes import config
+
+    try:
+        config.load_incluster_config()
+        return
+    except config.ConfigException:
+        pass
+    try:
+        config.load_kube_config()
+    except config.ConfigException as error:
+        raise LauncherConfigError(
+            "no Kubernetes cluster to talk to: this is not a pod with a service account and no kubeconfig "
+            f"was found (KUBECONFIG or ~/.kube/config: {error}); the kubernetes backend and tune mode need "
+            "one, while train_backend=local and tune_mode/search_mode=local run on this machine"
+        ) from error
+
+
 @dataclass(frozen=True)
 class JobOutcome:
     """How a finished job ended; ``attached`` is True when an existing job was adopted, not created."""
@@ -88,12 +111,9 @@ class KubernetesLauncher:
     @classmethod
     def from_environment(cls, kind: JobKind, **options: Any) -> KubernetesLauncher:
         """Real API clients: in-cluster service account, else the local kubeconfig."""
-        from kubernetes import client, config
+        from kubernetes import client
 
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            config.load_kube_config()
+        load_kubernetes_config()
         return cls(client.CustomObjectsApi(), client.CoreV1Api(), kind, **options)
 
     def run(self, manifest: Mapping[str, Any]) -> JobOutcome:

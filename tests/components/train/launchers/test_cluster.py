@@ -354,3 +354,39 @@ def test_spec_hash_ignores_a_previous_hash_annotation(manifest):
             "annotations"
         ]
     )
+
+
+def _kubeconfig_at(monkeypatch, path) -> None:
+    """Outside a pod, with the kubeconfig at ``path``. The client reads KUBECONFIG when it is imported,
+    so the default location it resolved then is what is patched."""
+    from kubernetes.config import kube_config
+
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
+
+
+def test_without_a_cluster_the_error_says_where_it_looked_and_what_runs_locally(monkeypatch, tmp_path):
+    from components.train.launchers.cluster import load_kubernetes_config
+
+    _kubeconfig_at(monkeypatch, tmp_path / "missing-kubeconfig")
+    with pytest.raises(LauncherConfigError, match=r"no Kubernetes cluster to talk to: .*KUBECONFIG or "
+                       r"~/.kube/config.*train_backend=local and tune_mode/search_mode=local"):
+        load_kubernetes_config()
+
+
+def test_a_kubeconfig_is_loaded_when_there_is_one(monkeypatch, tmp_path):
+    from kubernetes import client
+
+    from components.train.launchers.cluster import load_kubernetes_config
+
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: k, user: u, namespace: team-a}}]\n"
+    )
+    _kubeconfig_at(monkeypatch, kubeconfig)
+    monkeypatch.setattr(client.Configuration, "_default", client.Configuration._default)  # restored after
+    load_kubernetes_config()
+    assert client.Configuration.get_default_copy().host == "https://127.0.0.1:6443"
