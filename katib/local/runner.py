@@ -268,7 +268,8 @@ def _claim(out: Path, overwrite: bool) -> Path:
     earlier = [out / name for name in (*RESULT_FILES, "trials", "experiment.yaml") if (out / name).exists()]
     if earlier and not overwrite:
         raise FileExistsError(
-            f"{out} already holds results ({earlier[0].name}); use another directory or overwrite"
+            f"{out} already holds results ({earlier[0].name}); nothing was changed: use another directory, "
+            "or --overwrite (overwrite=True) to replace them"
         )
     for path in earlier:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
