@@ -50,12 +50,13 @@ _JSON_NAMES = {dict: "object", list: "list", str: "string", int: "number", float
 
 
 def choices() -> dict[str, tuple[str, ...]]:
-    """Parameters with a fixed set of values, taken from the components that read them."""
-    from components.train.launchers.step import BACKENDS, JOB_KINDS
+    """Parameters with a fixed set of values, taken from the components that read them (light modules:
+    this runs before every ``kwp run`` and ``kwp submit``)."""
+    from components.train.launchers.jobs import BACKENDS, JOB_KIND_NAMES
     from components.train.options import PRECISIONS
-    from components.tune.run import MODES
+    from components.tune import MODES
 
-    return {"train_backend": BACKENDS, "job_kind": tuple(JOB_KINDS), "precision": PRECISIONS,
+    return {"train_backend": BACKENDS, "job_kind": JOB_KIND_NAMES, "precision": PRECISIONS,
             "tune_mode": MODES, "search_mode": MODES}
 
 

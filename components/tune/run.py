@@ -22,13 +22,12 @@ from typing import Any
 
 from components.train.launchers.errors import LauncherConfigError
 from components.train.launchers.uris import check_endpoint, pod_uri
-from components.tune import cluster
+from components.tune import MODES, cluster
 from katib.experiments import bind, load_experiment, require_bound, validate_experiment
 from katib.experiments.bindings import with_trial_env
 from katib.local import ExperimentResult, outcome_from_katib_trial, run_experiment
 from katib.metrics import metric_strategies
 
-MODES = ("kubernetes", "local")
 NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 

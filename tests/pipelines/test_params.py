@@ -74,3 +74,15 @@ def test_good_values_pass_and_every_choice_is_a_parameter_of_some_pipeline():
                   "warehouse_url": "duckdb:///w.duckdb"})
     parameters = {p for name in PIPELINES for p in pipeline_parameter_types(load_pipeline(name))}
     assert set(choices()) <= parameters
+
+
+def test_choices_come_from_light_modules():
+    """check_values runs before every kwp run and submit: reading the choices must not import the
+    Kubernetes client, the Katib API models or torch (a second of start-up)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from pipelines.params import choices; choices(); "
+             "print(sorted(m for m in ('kubernetes', 'kubeflow_katib_api', 'torch') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "[]"

@@ -13,6 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Where the train step trains: torchrun in its own pod ("local") or a job it creates ("kubernetes").
+BACKENDS = ("local", "kubernetes")
+#: The kinds of job the "kubernetes" backend creates, by the name the train step takes.
+JOB_KIND_NAMES = ("pytorchjob", "trainjob")
+
 
 class JobState(str, enum.Enum):
     PENDING = "Pending"

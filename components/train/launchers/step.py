@@ -18,6 +18,7 @@ from components.runtime import TRAINER_IMAGE
 from components.train.launchers.cluster import KubernetesLauncher, current_namespace
 from components.train.launchers.command import RESERVED, entry_point_args
 from components.train.launchers.errors import LauncherConfigError
+from components.train.launchers.jobs import BACKENDS, JOB_KIND_NAMES
 from components.train.launchers.local import LocalLauncher, print_line
 from components.train.launchers.naming import job_name
 from components.train.launchers.pytorchjob import PYTORCHJOB, build_pytorchjob
@@ -26,8 +27,10 @@ from components.train.launchers.spec import GangScheduling, JobSpec, Resources
 from components.train.launchers.trainjob import TRAINJOB, build_trainjob
 from components.train.launchers.uris import check_endpoint, fetch_dir, pod_uri, uri_exists
 
-BACKENDS = ("local", "kubernetes")
-JOB_KINDS = {"pytorchjob": (PYTORCHJOB, build_pytorchjob), "trainjob": (TRAINJOB, build_trainjob)}
+#: Each job kind's name (as the train step takes it), its JobKind and its manifest builder.
+JOB_KINDS = dict(
+    zip(JOB_KIND_NAMES, [(PYTORCHJOB, build_pytorchjob), (TRAINJOB, build_trainjob)], strict=True)
+)
 MODEL_FILES = ("model.pt", "model_config.json", "metrics.json")
 
 
