@@ -94,7 +94,8 @@ def run_local(
     )
     started = time.perf_counter()
     log_path = run_dir / LOG_NAME
-    output = quiet_kfp_output(log_path, out) if not verbose else _verbose_output(out)
+    # verbose: kfp.local's output as it comes, plus the retry notices it logs at INFO
+    output = retry_messages(out) if verbose else quiet_kfp_output(log_path, out)
     policies = contextlib.nullcontext() if retries else without_retries(pipeline)
     with policies, output as progress:
         try:
@@ -118,13 +119,6 @@ def run_local(
 
 class LocalRunError(RuntimeError):
     """A step of a local pipeline run failed."""
-
-
-@contextlib.contextmanager
-def _verbose_output(out: TextIO) -> Iterator[None]:
-    """kfp.local's output as it comes, with its retry notices (logged at INFO) made visible too."""
-    with retry_messages(out):
-        yield None
 
 
 @contextlib.contextmanager
