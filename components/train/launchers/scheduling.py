@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from components.train.launchers.errors import LauncherConfigError
@@ -105,14 +105,8 @@ class Toleration:
         )
 
     def model_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the Kubernetes and Trainer toleration models (snake_case fields)."""
-        return {
-            "key": self.key,
-            "operator": self.operator,
-            "value": self.value,
-            "effect": self.effect,
-            "toleration_seconds": self.toleration_seconds,
-        }
+        """Keyword arguments of the Kubernetes and Trainer toleration models: the same snake_case fields."""
+        return asdict(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The Kubernetes spelling, without unset fields."""
